@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Fetches, starts, stops and fills a single-node KRaft Apache Kafka 3.9 broker for tests and local runs.
+#
+# Usage:
+#   scripts/kafka-broker.sh fetch                  fill the jar cache (Maven Central, once)
+#   scripts/kafka-broker.sh start DIR              start a broker+controller on free loopback ports;
+#                                                  writes DIR/bootstrap (host:port) and DIR/pid
+#   scripts/kafka-broker.sh stop DIR               SIGTERM, wait, SIGKILL as a last resort
+#   scripts/kafka-broker.sh create-topics DIR topic:partitions[:compact] ...
+#   scripts/kafka-broker.sh status DIR             exit 0 when the broker in DIR answers
+#
+# Environment:
+#   PATCHSTREAM_KAFKA_LIBS       jar cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/patchstream/kafka-<version>/libs)
+#   PATCHSTREAM_KAFKA_START_TIMEOUT  seconds to wait for the broker to answer (default 60)
+#   PATCHSTREAM_KAFKA_STOP_TIMEOUT   seconds to wait after SIGTERM before SIGKILL (default 30)
+#   PATCHSTREAM_KAFKA_HEAP       JVM heap options (default "-Xms512m -Xmx512m")
+set -euo pipefail
+
+# Kafka 4.x dropped protocol versions that librdkafka 2.0 needs: stay on 3.9.x (keep in step with tests/kafka/pom.xml).
+KAFKA_VERSION=3.9.2
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+POM="$SCRIPT_DIR/../tests/kafka/pom.xml"
+LIBS=${PATCHSTREAM_KAFKA_LIBS:-${XDG_CACHE_HOME:-$HOME/.cache}/patchstream/kafka-$KAFKA_VERSION/libs}
+START_TIMEOUT=${PATCHSTREAM_KAFKA_START_TIMEOUT:-60}
+STOP_TIMEOUT=${PATCHSTREAM_KAFKA_STOP_TIMEOUT:-30}
+HEAP=${PATCHSTREAM_KAFKA_HEAP:--Xms512m -Xmx512m}
+
+die() {
+  echo "kafka-broker: $*" >&2
+  exit 1
+}
+log() { echo "kafka-broker: $*" >&2; }
+
+need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH ($2)"; }
+
+# The cache is complete only once the marker exists: a fetch killed half-way never counts as done.
+fetch() {
+  if [[ -f "$LIBS/.complete" ]]; then
+    return 0
+  fi
+  need mvn "apt-get install maven"
+  need java "apt-get install default-jdk-headless"
+  [[ -f "$POM" ]] || die "pom not found: $POM"
+  mkdir -p "$(dirname "$LIBS")"
+  # Several test runs may fetch at once; the lock makes the second one wait and then reuse the cache.
+  exec 9>"$(dirname "$LIBS")/.fetch.lock"
+  flock 9
+  if [[ -f "$LIBS/.complete" ]]; then
+    exec 9>&-
+    return 0
+  fi
+  local tmp
+  tmp=$(mktemp -d "$(dirname "$LIBS")/libs.XXXXXX")
+  log "fetching Kafka $KAFKA_VERSION jars into $LIBS"
+  if ! (cd "$(dirname "$POM")" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies -DoutputDirectory="$tmp" \
+    -Dkafka.version="$KAFKA_VERSION") >&2; then
+    rm -rf "$tmp"
+    die "mvn dependency:copy-dependencies failed (is Maven Central reachable?)"
+  fi
+  ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "kafka_2.13-$KAFKA_VERSION.jar missing after fetch"
+  touch "$tmp/.complete"
+  rm -rf "$LIBS"
+  mv "$tmp" "$LIBS"
+  exec 9>&-
+}
+
+# Ports in use now, as a set of lines; picking among the rest leaves only a tiny race (start retries on it).
+free_port() {
+  local used port i
+  used=$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
+  for i in $(seq 1 200); do
+    port=$((20000 + RANDOM % 40000))
+    if ! grep -qx "$port" <<<"$used" && [[ " ${PICKED_PORTS:-} " != *" $port "* ]]; then
+      PICKED_PORTS="${PICKED_PORTS:-} $port"
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free loopback port found"
+}
+
+# The pid file names a process of ours only if that process's command line mentions this DIR.
+broker_pid() {
+  local dir=$1 pid
+  [[ -f "$dir/pid" ]] || return 1
+  pid=$(cat "$dir/pid")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [[ -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir/server.properties" || return 1
+  echo "$pid"
+}
+
+tcp_open() {
+  local host=${1%:*} port=${1##*:}
+  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+# Metadata naming our broker id is the proof the broker serves requests, not merely that its socket is open.
+answers() {
+  local bootstrap=$1
+  tcp_open "$bootstrap" || return 1
+  if command -v kcat >/dev/null 2>&1; then
+    kcat -b "$bootstrap" -L -m 3 2>/dev/null | grep -q "broker 1 at"
+  fi
+}
+
+write_config() {
+  local dir=$1 bport=$2 cport=$3
+  cat >"$dir/server.properties" <<EOF
+# Written by scripts/kafka-broker.sh: one KRaft node that is both broker and controller, for tests.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$bport,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$bport
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.network.threads=2
+num.io.threads=4
+num.partitions=1
+default.replication.factor=1
+auto.create.topics.enable=false
+delete.topic.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+min.insync.replicas=1
+group.initial.rebalance.delay.ms=0
+log.segment.bytes=16777216
+log.retention.hours=24
+log.cleaner.dedupe.buffer.size=8388608
+transaction.remove.expired.transaction.cleanup.interval.ms=60000
+EOF
+  cat >"$dir/log4j.properties" <<EOF
+# Written by scripts/kafka-broker.sh: broker logs go to files in this directory, never to the test's output.
+log4j.rootLogger=INFO, server
+log4j.appender.server=org.apache.log4j.FileAppender
+log4j.appender.server.File=$dir/logs/server.log
+log4j.appender.server.layout=org.apache.log4j.PatternLayout
+log4j.appender.server.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka=INFO
+log4j.logger.org.apache.kafka=INFO
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.log.LogCleaner=WARN
+EOF
+  cat >"$dir/tools-log4j.properties" <<EOF
+# Written by scripts/kafka-broker.sh: command-line tools only report warnings, on stderr.
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+EOF
+}
+
+failed_start() {
+  local dir=$1 why=$2
+  log "$why"
+  log "broker log: $dir/logs/server.log (JVM output: $dir/kafka.out)"
+  if [[ -f "$dir/logs/server.log" ]]; then
+    grep -E " (ERROR|FATAL) " "$dir/logs/server.log" | tail -n 5 >&2 || true
+  fi
+  tail -n 5 "$dir/kafka.out" >&2 2>/dev/null || true
+}
+
+# One attempt on freshly picked ports; returns 2 when the ports were taken meanwhile (caller retries).
+start_once() {
+  local dir=$1 bport cport cluster_id pid bootstrap deadline
+  PICKED_PORTS=""
+  bport=$(free_port)
+  cport=$(free_port)
+  while [[ "$cport" == "$bport" ]]; do cport=$(free_port); done
+  rm -rf "$dir/data" "$dir/logs" "$dir/bootstrap" "$dir/pid" "$dir/kafka.out"
+  mkdir -p "$dir/data" "$dir/logs"
+  write_config "$dir" "$bport" "$cport"
+
+  # A random 16-byte id in Kafka's base64url form saves a JVM start for `StorageTool random-uuid`.
+  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  if ! java -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$LIBS/*" \
+    -Dlog4j.configuration="file:$dir/tools-log4j.properties" \
+    kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" >"$dir/format.out" 2>&1; then
+    cat "$dir/format.out" >&2
+    die "formatting KRaft storage failed (see $dir/format.out)"
+  fi
+
+  # setsid + redirected fds: the broker must not hold the caller's (CTest's) pipes open or share its signals.
+  # shellcheck disable=SC2086
+  setsid java $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$dir/log4j.properties" -Dkafka.logs.dir="$dir/logs" \
+    -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" </dev/null >"$dir/kafka.out" 2>&1 &
+  pid=$!
+  echo "$pid" >"$dir/pid"
+  bootstrap="127.0.0.1:$bport"
+
+  deadline=$((SECONDS + START_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      if grep -q "Address already in use" "$dir/logs/server.log" "$dir/kafka.out" 2>/dev/null; then
+        return 2
+      fi
+      failed_start "$dir" "broker process $pid exited during start"
+      rm -f "$dir/pid"
+      return 1
+    fi
+    if answers "$bootstrap"; then
+      echo "$bootstrap" >"$dir/bootstrap.tmp"
+      mv "$dir/bootstrap.tmp" "$dir/bootstrap"
+      return 0
+    fi
+    sleep 0.2
+  done
+  failed_start "$dir" "broker did not answer on $bootstrap within ${START_TIMEOUT}s"
+  stop "$dir" || true
+  return 1
+}
+
+start() {
+  local dir=$1 rc attempt
+  need java "apt-get install default-jdk-headless"
+  need ss "apt-get install iproute2"
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  fetch
+  # A broker left over from an interrupted run in the same DIR is stopped, not duplicated.
+  if broker_pid "$dir" >/dev/null; then
+    log "stopping the broker left running in $dir"
+    stop "$dir"
+  fi
+  for attempt in 1 2 3; do
+    rc=0
+    start_once "$dir" || rc=$?
+    if ((rc == 0)); then
+      log "broker up at $(cat "$dir/bootstrap") (pid $(cat "$dir/pid"), logs $dir/logs/server.log)"
+      echo "$(cat "$dir/bootstrap")"
+      return 0
+    fi
+    ((rc == 2)) || exit 1
+    log "port taken while starting (attempt $attempt), retrying on other ports"
+  done
+  die "could not bind free ports after 3 attempts; see $dir/logs/server.log"
+}
+
+stop() {
+  local dir=$1 pid deadline
+  [[ -d "$dir" ]] || die "no such broker dir: $dir"
+  dir=$(cd "$dir" && pwd)
+  if ! pid=$(broker_pid "$dir"); then
+    log "no broker running in $dir"
+    rm -f "$dir/pid" "$dir/bootstrap"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "broker $pid still running ${STOP_TIMEOUT}s after SIGTERM: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$dir/pid" "$dir/bootstrap"
+  log "broker $pid stopped"
+}
+
+status() {
+  local dir=$1
+  [[ -f "$dir/bootstrap" ]] || die "no bootstrap file in $dir"
+  broker_pid "$(cd "$dir" && pwd)" >/dev/null || die "broker process for $dir is not running"
+  answers "$(cat "$dir/bootstrap")" || die "broker at $(cat "$dir/bootstrap") does not answer"
+  echo "$(cat "$dir/bootstrap")"
+}
+
+# Topics are created through Kafka's own Admin client (one JVM for all topics; the source runs without a build step).
+create_topics() {
+  local dir=$1
+  shift
+  (($# > 0)) || die "create-topics needs topic:partitions[:compact] arguments"
+  local spec
+  for spec in "$@"; do
+    [[ "$spec" =~ ^[A-Za-z0-9._-]+:[0-9]+(:compact)?$ ]] || die "bad topic spec '$spec' (want topic:partitions[:compact])"
+  done
+  [[ -f "$dir/bootstrap" ]] || die "no broker started in $dir (no $dir/bootstrap)"
+  fetch
+  local src="$dir/CreateTopics.java"
+  cat >"$src" <<'EOF'
+// Written by scripts/kafka-broker.sh: creates topic:partitions[:compact] on the broker named by argv[0].
+import java.util.*;
+import org.apache.kafka.clients.admin.*;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+public class CreateTopics {
+  public static void main(String[] args) throws Exception {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
+    List<NewTopic> topics = new ArrayList<>();
+    for (int i = 1; i < args.length; i++) {
+      String[] p = args[i].split(":");
+      NewTopic t = new NewTopic(p[0], Integer.parseInt(p[1]), (short) 1);
+      if (p.length > 2) t.configs(Map.of("cleanup.policy", "compact"));
+      topics.add(t);
+    }
+    int failed = 0;
+    try (Admin admin = Admin.create(props)) {
+      for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e : admin.createTopics(topics).values().entrySet()) {
+        try {
+          e.getValue().get();
+          System.out.println("created " + e.getKey());
+        } catch (java.util.concurrent.ExecutionException ex) {
+          if (ex.getCause() instanceof TopicExistsException) {
+            System.out.println("exists " + e.getKey());
+          } else {
+            System.err.println("failed " + e.getKey() + ": " + ex.getCause());
+            failed++;
+          }
+        }
+      }
+    }
+    System.exit(failed == 0 ? 0 : 1);
+  }
+}
+EOF
+  java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$LIBS/*" \
+    -Dlog4j.configuration="file:$dir/tools-log4j.properties" "$src" "$(cat "$dir/bootstrap")" "$@"
+}
+
+usage() {
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+cmd=${1:-}
+case "$cmd" in
+fetch) fetch && echo "$LIBS" ;;
+start) (($# == 2)) || usage && start "$2" ;;
+stop) (($# == 2)) || usage && stop "$2" ;;
+status) (($# == 2)) || usage && status "$2" ;;
+create-topics) (($# >= 3)) || usage && create_topics "$2" "${@:3}" ;;
+*) usage ;;
+esac
