@@ -1,0 +1,59 @@
+// Invariant enforcer: cheap O(patches + snapshot lines) checks that only a bug can fail.
+#include "invariants.h"
+
+namespace patchstream {
+
+SnapshotSeal seal_snapshot(std::span<const std::string_view> snapshot) noexcept {
+  std::uint64_t h = 1469598103934665603ull;
+  for (const std::string_view& line : snapshot) {
+    h = (h ^ reinterpret_cast<std::uintptr_t>(line.data())) * 1099511628211ull;
+    h = (h ^ line.size()) * 1099511628211ull;
+  }
+  return {snapshot.data(), snapshot.size(), h};
+}
+
+std::optional<Violation> check_descending(std::span<const Patch> patches) noexcept {
+  for (std::size_t i = 1; i < patches.size(); ++i) {
+    if (patches[i].line >= patches[i - 1].line) {
+      return Violation{ViolationCode::desc_order, Detail::guard_failed, patches[i].index, "line",
+                       patches[i - 1].line,       patches[i].line};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> check_immutable(const SnapshotSeal& before,
+                                         std::span<const std::string_view> after) noexcept {
+  const SnapshotSeal now = seal_snapshot(after);
+  if (now.data != before.data || now.digest != before.digest) {
+    return Violation{ViolationCode::immutable_snapshot, Detail::guard_failed};
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> check_size(const SnapshotSeal& before,
+                                    std::span<const std::string_view> after) noexcept {
+  if (after.size() != before.size) {
+    return Violation{ViolationCode::snapshot_size_changed,
+                     Detail::guard_failed,
+                     kNoPatch,
+                     "snapshot",
+                     before.size,
+                     after.size()};
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> check_revision_step(std::int64_t base, std::int64_t next) noexcept {
+  if (next != base + 1) {
+    return Violation{ViolationCode::revision_mismatch,
+                     Detail::guard_failed,
+                     kNoPatch,
+                     "revision",
+                     static_cast<std::uint64_t>(base),
+                     static_cast<std::uint64_t>(next)};
+  }
+  return std::nullopt;
+}
+
+}  // namespace patchstream
