@@ -1,0 +1,49 @@
+// Where readers on the hot path find the current flags: an atomically swapped immutable snapshot.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "flags/flag_snapshot.h"
+
+namespace patchstream::flags {
+
+// Thread-safe. Writers publish whole snapshots; readers never see a partly applied change.
+class FlagRegistry {
+ public:
+  FlagRegistry();
+  explicit FlagRegistry(std::shared_ptr<const FlagSnapshot> initial);
+
+  std::shared_ptr<const FlagSnapshot> snapshot() const noexcept;
+  void publish(std::shared_ptr<const FlagSnapshot> snapshot) noexcept;
+  // Increases on every publish; a reader compares it to skip reloading an unchanged snapshot.
+  std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+
+  // Convenience for occasional callers; per-event code should use a FlagReader.
+  Decision evaluate(std::string_view flag_name, std::string_view user_id) const noexcept;
+
+ private:
+  std::atomic<std::shared_ptr<const FlagSnapshot>> current_;
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+// One per reading thread (not shareable). Holds the snapshot it last saw, so the per-event cost is
+// one atomic load of the generation: no reference-count traffic, no lock, no allocation.
+class FlagReader {
+ public:
+  explicit FlagReader(const FlagRegistry& registry);
+
+  const FlagSnapshot& current() noexcept;
+  Decision evaluate(std::string_view flag_name, std::string_view user_id) noexcept {
+    return evaluate_flag(current(), flag_name, user_id);
+  }
+
+ private:
+  const FlagRegistry* registry_;
+  std::uint64_t generation_;
+  std::shared_ptr<const FlagSnapshot> snapshot_;
+};
+
+}  // namespace patchstream::flags
