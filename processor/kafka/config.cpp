@@ -1,0 +1,48 @@
+// Builds librdkafka conf objects from string maps, naming the offending key on any error.
+#include "config.h"
+
+#include <array>
+
+namespace patchstream::kafka {
+
+KafkaConfig strip_prefix(const std::map<std::string, std::string>& settings,
+                         std::string_view prefix) {
+  KafkaConfig out;
+  for (const auto& [key, value] : settings) {
+    if (key.size() > prefix.size() && std::string_view(key).starts_with(prefix)) {
+      out.emplace(key.substr(prefix.size()), value);
+    }
+  }
+  return out;
+}
+
+Result<ConfPtr> make_conf(const KafkaConfig& config) {
+  ConfPtr conf(rd_kafka_conf_new());
+  std::array<char, 512> errstr{};
+  for (const auto& [key, value] : config) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr.data(), errstr.size()) !=
+        RD_KAFKA_CONF_OK) {
+      return KafkaError::invalid("kafka." + key + ": " + errstr.data());
+    }
+  }
+  return conf;
+}
+
+Result<KafkaConfig> merge_config(const KafkaConfig& defaults, const KafkaConfig& config,
+                                 std::initializer_list<RequiredSetting> required) {
+  KafkaConfig out = defaults;
+  for (const auto& [key, value] : config) {
+    out[key] = value;
+  }
+  for (const auto& r : required) {
+    auto it = config.find(r.key);
+    if (it != config.end() && it->second != r.value) {
+      return KafkaError::invalid("kafka." + r.key + ": must be \"" + r.value + "\" (" +
+                                 std::string(r.why) + ")");
+    }
+    out[r.key] = r.value;
+  }
+  return out;
+}
+
+}  // namespace patchstream::kafka
