@@ -1,0 +1,23 @@
+// Who may change things through the admin API: one bearer token, from a file or the environment.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace patchstream::admin {
+
+struct AdminAuthConfig {
+  std::filesystem::path token_file;  // used when set; surrounding whitespace trimmed
+  std::string token_env = "PATCHSTREAM_ADMIN_TOKEN";  // used when no file is set
+};
+
+// The configured token, or nullopt when none is (changes are then refused with 403). Throws
+// std::runtime_error when token_file is set but unreadable or empty: a startup error.
+std::optional<std::string> load_admin_token(const AdminAuthConfig& config);
+
+// Compares in time that depends only on the length of `offered`, not on where they differ.
+bool tokens_equal(std::string_view offered, std::string_view expected) noexcept;
+
+}  // namespace patchstream::admin
