@@ -16,13 +16,37 @@ KafkaConfig strip_prefix(const std::map<std::string, std::string>& settings,
   return out;
 }
 
+namespace {
+
+// librdkafka's messages quote the offending value; for secret-looking keys that quote is cut out.
+bool looks_secret(std::string_view key) {
+  for (std::string_view marker :
+       {"password", "secret", "token", "jaas", "oauthbearer.config", ".pem", "key.location"}) {
+    if (key.find(marker) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string redact(std::string message, const std::string& key, const std::string& value) {
+  if (!value.empty() && looks_secret(key)) {
+    for (auto pos = message.find(value); pos != std::string::npos; pos = message.find(value, pos)) {
+      message.replace(pos, value.size(), "***");
+    }
+  }
+  return message;
+}
+
+}  // namespace
+
 Result<ConfPtr> make_conf(const KafkaConfig& config) {
   ConfPtr conf(rd_kafka_conf_new());
   std::array<char, 512> errstr{};
   for (const auto& [key, value] : config) {
     if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr.data(), errstr.size()) !=
         RD_KAFKA_CONF_OK) {
-      return KafkaError::invalid("kafka." + key + ": " + errstr.data());
+      return KafkaError::invalid("kafka." + key + ": " + redact(errstr.data(), key, value));
     }
   }
   return conf;
