@@ -99,6 +99,9 @@ struct Batch {
   std::vector<std::string_view> snapshot;
   std::vector<Patch> patches;
   std::vector<std::string_view> patch_lines;
+  // The (validated) event text. A line view inside it is raw JSON string content without
+  // escapes, which the result writer copies as is.
+  std::string_view raw_input;
 
   void clear() noexcept {
     batch_id = user_id = document_id = {};
@@ -107,6 +110,7 @@ struct Batch {
     snapshot.clear();
     patches.clear();
     patch_lines.clear();
+    raw_input = {};
   }
 };
 

@@ -98,6 +98,26 @@ class EventReader {
   std::size_t omitted_ = 0;
 };
 
+// A line is read zero-copy: a JSON string without backslashes is its own text, so the view can
+// point straight into the input (the result writer then copies it without re-escaping).
+// Only strings with escapes are unescaped by simdjson into the parser's string buffer.
+error_code read_line(od::value& value, std::string_view& out) {
+  std::string_view token = value.raw_json_token();
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' ||
+                            token.back() == '\t')) {
+    token.remove_suffix(1);
+  }
+  if (token.size() < 2 || token.front() != '"' || token.back() != '"') {
+    return simdjson::INCORRECT_TYPE;
+  }
+  token = token.substr(1, token.size() - 2);
+  if (std::memchr(token.data(), '\\', token.size()) == nullptr) {
+    out = token;
+    return simdjson::SUCCESS;
+  }
+  return value.get_string().get(out);
+}
+
 enum FieldBit : std::uint32_t {
   kBatchId = 1,
   kUserId = 2,
@@ -212,8 +232,10 @@ error_code EventReader::read_snapshot(od::value value) {
   }
   batch_.has_snapshot = true;
   for (auto item : lines) {
+    od::value item_value;
+    if (auto e = std::move(item).get(item_value)) return e;
     std::string_view line;
-    error_code e = item.get_string().get(line);
+    error_code e = read_line(item_value, line);
     if (e) {
       if (!is_content_error(e)) return e;
       violate({ViolationCode::invalid_batch,
@@ -276,8 +298,10 @@ error_code EventReader::read_lines(od::value value, std::uint32_t patch, std::ui
   }
   begin = static_cast<std::uint32_t>(batch_.patch_lines.size());
   for (auto item : lines) {
+    od::value item_value;
+    if (auto e = std::move(item).get(item_value)) return e;
     std::string_view line;
-    error_code e = item.get_string().get(line);
+    error_code e = read_line(item_value, line);
     if (e) {
       if (!is_content_error(e)) return e;
       violate({ViolationCode::invalid_batch,
@@ -433,6 +457,7 @@ DecodeStatus Decoder::decode_padded(std::size_t length, bool sanitized) {
   }
   if (e) return dead(DeadLetterCode::not_json, std::string(simdjson::error_message(e)));
 
+  batch_.raw_input = std::string_view(data, length);
   EventReader reader(limits_, batch_, violations_);
   e = reader.read(root);
   if (e) return dead(DeadLetterCode::not_json, std::string(simdjson::error_message(e)));

@@ -6,6 +6,19 @@
 namespace patchstream {
 namespace {
 
+// Lines that point into the validated input are escape-free JSON text already.
+void append_line(std::string& out, std::string_view line, std::string_view raw_input) {
+  const auto address = reinterpret_cast<std::uintptr_t>(line.data());
+  const auto begin = reinterpret_cast<std::uintptr_t>(raw_input.data());
+  if (address >= begin && address + line.size() <= begin + raw_input.size()) {
+    out.push_back('"');
+    out.append(line);
+    out.push_back('"');
+  } else {
+    append_json_string(out, line);
+  }
+}
+
 void append_patch_ref(std::string& out, std::uint32_t patch) {
   out.append("patch ");
   append_int(out, patch);
@@ -138,7 +151,7 @@ void write_result(const Result& r, const FlagContext* flag, std::string& out) {
     for (std::string_view line : r.lines) {
       if (!first) out.push_back(',');
       first = false;
-      append_json_string(out, line);
+      append_line(out, line, b.raw_input);
     }
     out.push_back(']');
   }
