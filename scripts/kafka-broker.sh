@@ -70,8 +70,7 @@ free_port() {
   used=$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
   for i in $(seq 1 200); do
     port=$((20000 + RANDOM % 40000))
-    if ! grep -qx "$port" <<<"$used" && [[ " ${PICKED_PORTS:-} " != *" $port "* ]]; then
-      PICKED_PORTS="${PICKED_PORTS:-} $port"
+    if ! grep -qx "$port" <<<"$used"; then
       echo "$port"
       return 0
     fi
@@ -171,7 +170,6 @@ failed_start() {
 # One attempt on freshly picked ports; returns 2 when the ports were taken meanwhile (caller retries).
 start_once() {
   local dir=$1 bport cport cluster_id pid bootstrap deadline
-  PICKED_PORTS=""
   bport=$(free_port)
   cport=$(free_port)
   while [[ "$cport" == "$bport" ]]; do cport=$(free_port); done
@@ -330,7 +328,7 @@ EOF
 }
 
 usage() {
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 

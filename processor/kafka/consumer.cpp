@@ -170,15 +170,11 @@ Result<PartitionOffsets> Consumer::positions() const {
 
 Result<PartitionOffsets> Consumer::committed(std::chrono::milliseconds timeout,
                                              const PartitionOffsets& partitions) const {
-  PartitionOffsets wanted = partitions;
-  if (wanted.empty()) {
-    auto a = assignment();
-    if (!a) {
-      return a.error();
-    }
-    wanted = std::move(a).value();
+  auto wanted = or_assignment(partitions);
+  if (!wanted) {
+    return wanted.error();
   }
-  auto list = to_partition_list(wanted);
+  auto list = to_partition_list(wanted.value());
   auto err = rd_kafka_committed(rk_.get(), list.get(), timeout_ms(timeout));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaError::from_code(err, "committed offsets", rk_.get());
@@ -230,36 +226,33 @@ Status Consumer::commit(const PartitionOffsets& offsets) {
   return {};
 }
 
-Status Consumer::pause(const PartitionOffsets& partitions) {
-  PartitionOffsets which = partitions;
-  if (which.empty()) {
-    auto a = assignment();
-    if (!a) {
-      return a.error();
-    }
-    which = std::move(a).value();
+Result<PartitionOffsets> Consumer::or_assignment(const PartitionOffsets& partitions) const {
+  if (!partitions.empty()) {
+    return partitions;
   }
-  auto err = rd_kafka_pause_partitions(rk_.get(), to_partition_list(which).get());
+  return assignment();
+}
+
+Status Consumer::set_paused(const PartitionOffsets& partitions, bool paused) {
+  auto which = or_assignment(partitions);
+  if (!which) {
+    return which.error();
+  }
+  auto list = to_partition_list(which.value());
+  auto err = paused ? rd_kafka_pause_partitions(rk_.get(), list.get())
+                    : rd_kafka_resume_partitions(rk_.get(), list.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return KafkaError::from_code(err, "pause", rk_.get());
+    return KafkaError::from_code(err, paused ? "pause" : "resume", rk_.get());
   }
   return {};
 }
 
+Status Consumer::pause(const PartitionOffsets& partitions) {
+  return set_paused(partitions, true);
+}
+
 Status Consumer::resume(const PartitionOffsets& partitions) {
-  PartitionOffsets which = partitions;
-  if (which.empty()) {
-    auto a = assignment();
-    if (!a) {
-      return a.error();
-    }
-    which = std::move(a).value();
-  }
-  auto err = rd_kafka_resume_partitions(rk_.get(), to_partition_list(which).get());
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return KafkaError::from_code(err, "resume", rk_.get());
-  }
-  return {};
+  return set_paused(partitions, false);
 }
 
 GroupMetadataPtr Consumer::group_metadata() const {

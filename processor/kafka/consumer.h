@@ -89,6 +89,9 @@ class Consumer {
  private:
   Consumer(std::unique_ptr<State> state, ClientPtr rk);
   void release() noexcept;
+  // `partitions`, or the current assignment when it is empty.
+  Result<PartitionOffsets> or_assignment(const PartitionOffsets& partitions) const;
+  Status set_paused(const PartitionOffsets& partitions, bool paused);
 
   std::unique_ptr<State> state_;  // declared before rk_: callbacks may run while rk_ is destroyed
   ClientPtr rk_;
