@@ -7,39 +7,39 @@ import copy
 import json
 
 
+DROP = object()
+
+
+def changed(value, changes):
+    """A copy of `value` with keys set, or removed where the new value is DROP."""
+    out = dict(value)
+    for key, new in changes.items():
+        if new is DROP:
+            out.pop(key)
+        else:
+            out[key] = new
+    return out
+
+
 def base(**changes):
-    event = {
+    """A valid event with top-level fields changed."""
+    return changed({
         "batch_id": "b-1",
         "user_id": "u-1",
         "document_id": "doc-1",
         "base_revision": 0,
         "snapshot": ["one", "two", "three"],
-        "patches": [{"op": "replace", "line": 2, "lines": ["TWO"]}],
-    }
-    for key, value in changes.items():
-        if value is DROP:
-            event.pop(key)
-        else:
-            event[key] = value
-    return event
-
-
-DROP = object()
-
-
-def with_patch(patch):
-    return base(patches=[patch])
+        "patches": [patch()],
+    }, changes)
 
 
 def patch(**fields):
-    """A valid replace patch with fields changed (DROP removes one)."""
-    p = {"op": "replace", "line": 2, "lines": ["TWO"]}
-    for key, value in fields.items():
-        if value is DROP:
-            p.pop(key)
-        else:
-            p[key] = value
-    return p
+    """A valid replace patch with fields changed."""
+    return changed({"op": "replace", "line": 2, "lines": ["TWO"]}, fields)
+
+
+def with_patch(p):
+    return base(patches=[p])
 
 
 def raw(event, **replace_literals):
