@@ -21,7 +21,9 @@ ChangeOutcome refused(ChangeStatus status, std::string error, std::string detail
 ChangeOutcome invalid(const FieldError& error) {
   const std::string detail =
       error.field.empty() ? error.message : error.field + " " + error.message;
-  return refused(ChangeStatus::invalid, "invalid_field", detail);
+  auto outcome = refused(ChangeStatus::invalid, "invalid_field", detail);
+  outcome.field = error.field;
+  return outcome;
 }
 
 // Sets percentage 0 and nothing that could widen exposure: safe to apply whatever the revision.

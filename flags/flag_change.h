@@ -48,6 +48,7 @@ struct ChangeOutcome {
   ChangeStatus status = ChangeStatus::applied;
   std::string error;   // short code, e.g. "stale_revision"
   std::string detail;  // for people
+  std::string field;   // the rejected field, for ChangeStatus::invalid
   std::uint64_t current_revision = 0;
   std::optional<FlagDefinition> flag;  // the definition after an applied change
 };

@@ -111,6 +111,9 @@ AdminReply AdminClient::request(
   AdminReply reply;
   reply.status = response.result_int();
   reply.content_type = std::string(response[http::field::content_type]);
+  for (const auto& field : response) {
+    reply.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
   reply.body = std::move(response.body());
   return reply;
 }

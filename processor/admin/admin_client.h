@@ -22,6 +22,7 @@ struct AdminReply {
   unsigned status = 0;
   std::string content_type;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // as received
 };
 
 class AdminClient {

@@ -93,7 +93,8 @@ HttpResponse answer(const ChangeOutcome& outcome, bool created_is_201) {
       return json_response(created ? 201 : 200, dump(to_json(*outcome.flag)));
     }
     case ChangeStatus::invalid:
-      return error_response(400, outcome.error, outcome.detail);
+      return error_response(400, outcome.error, outcome.detail,
+                            "\"field\":" + dump(json(outcome.field)));
     case ChangeStatus::not_found:
       return error_response(404, outcome.error, outcome.detail);
     case ChangeStatus::stale_revision:
@@ -124,7 +125,8 @@ class FlagRoutes {
     if (auto* error = std::get_if<HttpResponse>(&fields)) return *error;
     auto& given = std::get<FlagFields>(fields);
     if (!given.name) return field_error(FieldError{"name", "is required"});
-    return change(request, ChangeKind::update, *given.name, std::move(given));
+    std::string name = *given.name;  // copied first: `given` is moved in the same call
+    return change(request, ChangeKind::update, std::move(name), std::move(given));
   }
 
   // Everything under /admin/flags/: {name}, {name}/history, {name}/rollback.
