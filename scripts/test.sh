@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The full test command: set up, build, run every CTest label, then the sanitizer and fuzz builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${PATCHSTREAM_JOBS:-2}
+
+scripts/setup.sh
+
+echo "== release build: all tests (unit, kafka, fault)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" -LE fuzz
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build: unit tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPATCHSTREAM_SANITIZE=address,undefined \
+  -DPATCHSTREAM_BENCHMARKS=OFF >/dev/null
+ninja -C build-asan -j"$jobs"
+ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit
+
+echo "== libFuzzer (clang, ASan+UBSan): decode + pipeline + result writer"
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DPATCHSTREAM_FUZZ=ON -DPATCHSTREAM_SANITIZE=address,undefined -DPATCHSTREAM_BENCHMARKS=OFF >/dev/null
+ninja -C build-fuzz -j"$jobs" pipeline_fuzz
+ctest --test-dir build-fuzz --output-on-failure -L fuzz
+
+echo "== all tests passed"
