@@ -3,7 +3,9 @@
 
 #include "client_state.h"
 
+#include <algorithm>
 #include <array>
+#include <thread>
 #include <vector>
 
 namespace patchstream::kafka {
@@ -133,7 +135,35 @@ Status Admin::create_topics(std::span<const TopicSpec> topics, std::chrono::mill
   size_t count = 0;
   const auto* results = rd_kafka_CreateTopics_result_topics(
       rd_kafka_event_CreateTopics_result(event.value().get()), &count);
-  return topic_results(results, count, "create topic", exist_ok);
+  if (auto status = topic_results(results, count, "create topic", exist_ok); !status) {
+    return status;
+  }
+  return wait_until_visible(topics, timeout);
+}
+
+Status Admin::wait_until_visible(std::span<const TopicSpec> topics,
+                                 std::chrono::milliseconds timeout) {
+  // The controller answers CreateTopics before every broker's metadata cache has the topic (KRaft
+  // applies the metadata log asynchronously); producing or describing right away would see
+  // UNKNOWN_TOPIC_OR_PART.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (const auto& t : topics) {
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      auto count = partition_count(t.name, std::max(left, std::chrono::milliseconds(100)));
+      if (count) {
+        break;
+      }
+      if (count.error().code != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || left.count() <= 0) {
+        auto e = count.error();
+        e.message = "topic " + t.name + " created but not visible in metadata: " + e.message;
+        return e;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return {};
 }
 
 Status Admin::delete_topics(std::span<const std::string> topics,

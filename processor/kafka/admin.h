@@ -35,8 +35,8 @@ class Admin {
   Admin& operator=(Admin&&) noexcept;
   ~Admin();
 
-  // All or nothing from the caller's view: the first failing topic's error names it. An existing
-  // topic is fine when `exist_ok` (its partitions and configs are not checked).
+  // The first failing topic's error names it. An existing topic is fine when `exist_ok` (its
+  // partitions and configs are not checked). Returns once every topic is visible in the metadata.
   Status create_topics(std::span<const TopicSpec> topics, std::chrono::milliseconds timeout,
                        bool exist_ok = true);
   Status delete_topics(std::span<const std::string> topics, std::chrono::milliseconds timeout);
@@ -49,6 +49,7 @@ class Admin {
 
  private:
   Admin(std::unique_ptr<detail::ClientState> state, ClientPtr rk);
+  Status wait_until_visible(std::span<const TopicSpec> topics, std::chrono::milliseconds timeout);
   Result<EventPtr> wait_result(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
                                std::chrono::milliseconds timeout);
 

@@ -15,7 +15,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 
 namespace patchstream::kafka::test {
 
@@ -67,14 +66,7 @@ inline std::string create_topic(std::string_view prefix, int partitions = 1, boo
   if (!created) {
     throw std::runtime_error(created.error().to_string());
   }
-  for (int i = 0; i < 100; ++i) {
-    auto count = admin->partition_count(spec.name, std::chrono::seconds(5));
-    if (count && count.value() == partitions) {
-      return spec.name;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  throw std::runtime_error("topic " + spec.name + " created but its metadata never showed up");
+  return spec.name;
 }
 
 }  // namespace patchstream::kafka::test
