@@ -33,32 +33,37 @@ log() { echo "kafka-broker: $*" >&2; }
 
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found on PATH ($2)"; }
 
-# The cache is complete only once the marker exists: a fetch killed half-way never counts as done.
+# The cache is complete only once its marker holds the pom's hash: a fetch killed half-way, or a changed pom,
+# means fetching again.
+pom_hash() { sha256sum "$POM" | cut -d' ' -f1; }
+
+cache_ready() { [[ -f "$LIBS/.complete" && "$(cat "$LIBS/.complete")" == "$(pom_hash)" ]]; }
+
 fetch() {
-  if [[ -f "$LIBS/.complete" ]]; then
+  [[ -f "$POM" ]] || die "pom not found: $POM"
+  if cache_ready; then
     return 0
   fi
   need mvn "apt-get install maven"
-  need java "apt-get install default-jdk-headless"
-  [[ -f "$POM" ]] || die "pom not found: $POM"
+  need java "apt-get install openjdk-17-jre-headless"
   mkdir -p "$(dirname "$LIBS")"
   # Several test runs may fetch at once; the lock makes the second one wait and then reuse the cache.
   exec 9>"$(dirname "$LIBS")/.fetch.lock"
   flock 9
-  if [[ -f "$LIBS/.complete" ]]; then
+  if cache_ready; then
     exec 9>&-
     return 0
   fi
   local tmp
   tmp=$(mktemp -d "$(dirname "$LIBS")/libs.XXXXXX")
   log "fetching Kafka $KAFKA_VERSION jars into $LIBS"
-  if ! (cd "$(dirname "$POM")" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies -DoutputDirectory="$tmp" \
-    -Dkafka.version="$KAFKA_VERSION") >&2; then
+  if ! (cd "$(dirname "$POM")" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -Dkafka.version="$KAFKA_VERSION" 2>&1 | sed 's/\x1b\[[0-9;]*m//g') >&2; then
     rm -rf "$tmp"
     die "mvn dependency:copy-dependencies failed (is Maven Central reachable?)"
   fi
   ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "kafka_2.13-$KAFKA_VERSION.jar missing after fetch"
-  touch "$tmp/.complete"
+  pom_hash >"$tmp/.complete"
   rm -rf "$LIBS"
   mv "$tmp" "$LIBS"
   exec 9>&-
@@ -274,7 +279,7 @@ status() {
   echo "$(cat "$dir/bootstrap")"
 }
 
-# Topics are created through Kafka's own Admin client (one JVM for all topics; the source runs without a build step).
+# Topics are created with Kafka's own TopicCommand (kafka-tools jar), one JVM per topic; existing topics are kept.
 create_topics() {
   local dir=$1
   shift
@@ -285,46 +290,16 @@ create_topics() {
   done
   [[ -f "$dir/bootstrap" ]] || die "no broker started in $dir (no $dir/bootstrap)"
   fetch
-  local src="$dir/CreateTopics.java"
-  cat >"$src" <<'EOF'
-// Written by scripts/kafka-broker.sh: creates topic:partitions[:compact] on the broker named by argv[0].
-import java.util.*;
-import org.apache.kafka.clients.admin.*;
-import org.apache.kafka.common.errors.TopicExistsException;
-
-public class CreateTopics {
-  public static void main(String[] args) throws Exception {
-    Properties props = new Properties();
-    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
-    List<NewTopic> topics = new ArrayList<>();
-    for (int i = 1; i < args.length; i++) {
-      String[] p = args[i].split(":");
-      NewTopic t = new NewTopic(p[0], Integer.parseInt(p[1]), (short) 1);
-      if (p.length > 2) t.configs(Map.of("cleanup.policy", "compact"));
-      topics.add(t);
-    }
-    int failed = 0;
-    try (Admin admin = Admin.create(props)) {
-      for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e : admin.createTopics(topics).values().entrySet()) {
-        try {
-          e.getValue().get();
-          System.out.println("created " + e.getKey());
-        } catch (java.util.concurrent.ExecutionException ex) {
-          if (ex.getCause() instanceof TopicExistsException) {
-            System.out.println("exists " + e.getKey());
-          } else {
-            System.err.println("failed " + e.getKey() + ": " + ex.getCause());
-            failed++;
-          }
-        }
-      }
-    }
-    System.exit(failed == 0 ? 0 : 1);
-  }
-}
-EOF
-  java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$LIBS/*" \
-    -Dlog4j.configuration="file:$dir/tools-log4j.properties" "$src" "$(cat "$dir/bootstrap")" "$@"
+  local name partitions extra
+  for spec in "$@"; do
+    IFS=: read -r name partitions extra <<<"$spec"
+    local args=(--bootstrap-server "$(cat "$dir/bootstrap")" --create --if-not-exists --topic "$name"
+      --partitions "$partitions" --replication-factor 1)
+    [[ "$extra" == compact ]] && args+=(--config cleanup.policy=compact)
+    java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$LIBS/*" \
+      -Dlog4j.configuration="file:$dir/tools-log4j.properties" \
+      org.apache.kafka.tools.TopicCommand "${args[@]}" || die "creating topic $name failed"
+  done
 }
 
 usage() {
