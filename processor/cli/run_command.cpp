@@ -1,0 +1,163 @@
+// `patchstream run`: the one place the processor's object graph is built and wired.
+#include "run_command.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "admin/flag_routes.h"
+#include "admin/http_server.h"
+#include "admin/router.h"
+#include "config/processor_config.h"
+#include "flags/file_flag_store.h"
+#include "flags/flag_catalog.h"
+#include "flags/flag_registry.h"
+#include "logging/logger.h"
+#include "stream/event_router.h"
+#include "stream/health.h"
+#include "stream/stream_processor.h"
+
+namespace patchstream {
+namespace {
+
+struct RunOptions {
+  std::string config_path;
+  std::string bootstrap;
+  std::string instance_id;
+  std::string admin_listen;
+};
+
+ProcessorConfig effective_config(const RunOptions& options) {
+  auto env = current_environment();
+  // Command-line options win over the environment, which wins over the file.
+  if (!options.bootstrap.empty()) env["PATCHSTREAM_KAFKA_BOOTSTRAP_SERVERS"] = options.bootstrap;
+  if (!options.instance_id.empty()) env["PATCHSTREAM_INSTANCE_ID"] = options.instance_id;
+  if (!options.admin_listen.empty()) env["PATCHSTREAM_ADMIN_LISTEN"] = options.admin_listen;
+  return load_config(options.config_path, env);
+}
+
+void add_health_routes(admin::Router& router, const HealthState& health) {
+  router.add("GET", "/healthz", [](const admin::HttpRequest&) {
+    return admin::json_response(200, R"({"status":"alive"})");
+  });
+  router.add("GET", "/readyz", [&health](const admin::HttpRequest&) {
+    const bool ready = health.ready();
+    std::string body = std::string(R"({"status":")") + (ready ? "ready" : "not_ready") +
+                       R"(","running":)" + (health.running.load() ? "true" : "false") +
+                       R"(,"flags_loaded":)" + (health.flags_loaded.load() ? "true" : "false") +
+                       R"(,"broker_reachable":)" + (health.broker_reachable() ? "true" : "false") +
+                       R"(,"assigned_partitions":)" + std::to_string(health.assigned_partitions.load()) + "}";
+    return admin::json_response(ready ? 200 : 503, std::move(body));
+  });
+}
+
+std::unique_ptr<flags::FlagStore> make_flag_store(const ProcessorConfig& config) {
+  if (config.flags.store == FlagStoreKind::kafka) {
+    throw ConfigError("flags.store: the kafka flag store is not built into this binary yet");
+  }
+  flags::FileFlagStoreConfig store_config;
+  store_config.directory = config.flags.directory;
+  return std::make_unique<flags::FileFlagStore>(store_config);
+}
+
+int run(const RunOptions& options) {
+  const ProcessorConfig config = effective_config(options);
+  Logger log(static_cast<int>(config.log_level));
+  HealthState health;
+
+  flags::FlagRegistry registry;
+  auto store = make_flag_store(config);
+  flags::FlagCatalog catalog(*store, registry);
+  for (const auto& name : catalog.declare(config.flags.declare)) {
+    log.info("flag declared from the configuration", {{"flag", name}});
+  }
+  health.flags_loaded.store(true);
+
+  admin::Router router;
+  add_health_routes(router, health);
+  admin::FlagRoutesConfig flag_routes;
+  flag_routes.token = admin::load_admin_token(config.admin_auth);
+  if (!flag_routes.token) log.warn("no admin token configured: flag changes through the API are refused");
+  admin::add_flag_routes(router, catalog, flag_routes);
+  admin::AdminServer server(config.admin, router);
+  server.start();
+  log.info("admin server listening", {{"address", config.admin.address}, {"port", server.port()}});
+
+  // Signals are turned into a flag the Kafka loop checks between events.
+  std::atomic<bool> stop{false};
+  boost::asio::io_context signal_io;
+  boost::asio::signal_set signals(signal_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (!ec) {
+      log.info("signal received: stopping", {{"signal", signal}});
+      stop.store(true);
+    }
+  });
+  std::thread signal_thread([&] { signal_io.run(); });
+
+  RouterSettings routing{config.instance_id,      config.processing.flag,  config.topics.results,
+                         config.topics.legacy,     config.topics.dead_letter, config.limits,
+                         config.processing.max_output_bytes};
+  EventRouter event_router(routing, registry);
+  StreamSettings stream{config.kafka,
+                        config.topics.input,
+                        config.processing.group_id,
+                        "patchstream-" + config.instance_id,
+                        config.processing.delivery == DeliveryMode::exactly_once,
+                        config.processing.commit_every_events,
+                        config.processing.commit_every,
+                        config.processing.shutdown_timeout};
+  StreamProcessor processor(stream, event_router, log, health);
+  const int code = processor.run(stop);
+
+  signal_io.stop();
+  signal_thread.join();
+  server.stop();
+  return code;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "Run the stream processor: consume patch-batch events, route each user by the rollout flag "
+      "to the pipeline (results topic) or the legacy topic, dead-letter undecodable input; "
+      "exactly-once by default. Configuration: a TOML file plus PATCHSTREAM_* environment "
+      "overrides (docs/CONFIGURATION.md); SIGINT/SIGTERM stop it cleanly.");
+  cmd->add_option("-c,--config", options->config_path, "TOML configuration file")->envname("PATCHSTREAM_CONFIG");
+  cmd->add_option("--bootstrap", options->bootstrap, "Kafka bootstrap servers (kafka.bootstrap.servers)");
+  cmd->add_option("--instance-id", options->instance_id, "stable instance id (transactional.id, ce_source)");
+  cmd->add_option("--admin-listen", options->admin_listen, "admin/metrics server HOST:PORT (default 127.0.0.1:9000)");
+  cmd->callback([options] {
+    try {
+      if (int code = run(*options)) throw CLI::RuntimeError(code);
+    } catch (const ConfigError& e) {
+      std::cerr << "patchstream run: configuration error: " << e.what() << "\n";
+      throw CLI::RuntimeError(2);
+    } catch (const std::system_error& e) {
+      std::cerr << "patchstream run: " << e.what() << "\n";
+      throw CLI::RuntimeError(2);
+    }
+  });
+}
+
+void add_config_command(CLI::App& app) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "config", "Print the effective configuration (file + environment), secrets masked, and exit.");
+  cmd->add_option("-c,--config", options->config_path, "TOML configuration file")->envname("PATCHSTREAM_CONFIG");
+  cmd->callback([options] {
+    try {
+      std::cout << describe_config(effective_config(*options));
+    } catch (const ConfigError& e) {
+      std::cerr << "patchstream config: configuration error: " << e.what() << "\n";
+      throw CLI::RuntimeError(2);
+    }
+  });
+}
+
+}  // namespace patchstream
