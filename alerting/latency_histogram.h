@@ -1,0 +1,32 @@
+// A fixed-size log-bucketed latency histogram: O(1) record without allocation, quantiles within
+// about 4.5% (eight buckets per doubling), mergeable, so sliding windows can sum time slots.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace patchstream::alerting {
+
+class LatencyHistogram {
+ public:
+  static constexpr double kMinSeconds = 1e-6;  // bucket 0 holds everything below
+  static constexpr int kBucketsPerDoubling = 8;
+  static constexpr int kDoublings = 28;  // up to 1e-6 * 2^28 s, about 268 s; above: the last bucket
+  static constexpr int kBucketCount = kBucketsPerDoubling * kDoublings + 2;
+
+  void record(double seconds) noexcept;
+  void add(const LatencyHistogram& other) noexcept;
+  void clear() noexcept;
+
+  std::uint64_t count() const noexcept { return count_; }
+  // The q-quantile (0 < q <= 1) in seconds, interpolated inside its bucket; 0 when empty.
+  double quantile(double q) const noexcept;
+
+ private:
+  static double lower_bound(int bucket) noexcept;
+
+  std::array<std::uint32_t, kBucketCount> buckets_{};
+  std::uint64_t count_ = 0;
+};
+
+}  // namespace patchstream::alerting
