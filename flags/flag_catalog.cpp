@@ -56,12 +56,19 @@ FlagCatalog::FlagCatalog(FlagStore& store, FlagRegistry& registry, WallClock clo
     flags_[flag.name] = std::move(flag);
   }
   publish_locked();
+  // A shared store reports every definition, this instance's own writes included: an older one is
+  // ignored, and so is the one already held. The same revision with other content means two
+  // instances raced (docs/KAFKA-FLAG-STORE.md); the store delivers them in its order, so taking the
+  // later one makes every instance end with what the store keeps.
   store_.on_external_change([this](const FlagDefinition& changed) {
-    std::lock_guard lock(mutex_);
-    auto it = flags_.find(changed.name);
-    if (it != flags_.end() && it->second.revision >= changed.revision) return;
     FlagDefinition flag = changed;
     normalize(flag);
+    std::lock_guard lock(mutex_);
+    auto it = flags_.find(flag.name);
+    if (it != flags_.end() && (it->second.revision > flag.revision ||
+                               (it->second.revision == flag.revision && it->second == flag))) {
+      return;
+    }
     flags_[flag.name] = std::move(flag);
     publish_locked();
   });
@@ -101,6 +108,9 @@ std::vector<std::string> FlagCatalog::declare(const std::vector<FlagDefinition>&
     AuditRecord record{flag.name,   1,         flag.updated_at, flag.updated_by,
                        flag.reason, "declare", std::nullopt,    flag};
     if (auto error = store_.append(record)) {
+      // Another instance declared it first: it exists, and its definition arrives as an external
+      // change.
+      if (error->starts_with(kRevisionConflict)) continue;
       throw std::runtime_error("cannot store declared flag '" + flag.name + "': " + *error);
     }
     created.push_back(flag.name);
@@ -184,6 +194,11 @@ ChangeOutcome FlagCatalog::change(const ChangeRequest& request) {
                      after.reason, action,         std::nullopt,     after};
   if (exists) record.before = existing->second;
   if (auto error = store_.append(record)) {
+    // The shared store is ahead of this instance (at least at after.revision): stale, like any
+    // other revision mismatch.
+    if (error->starts_with(kRevisionConflict)) {
+      return refused(ChangeStatus::stale_revision, "stale_revision", *error, after.revision);
+    }
     return refused(ChangeStatus::storage_failed, "storage_failed", *error, current_revision);
   }
   flags_[after.name] = after;

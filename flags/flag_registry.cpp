@@ -9,12 +9,17 @@ FlagRegistry::FlagRegistry(std::shared_ptr<const FlagSnapshot> initial)
     : current_(initial ? std::move(initial) : std::make_shared<const FlagSnapshot>()) {}
 
 std::shared_ptr<const FlagSnapshot> FlagRegistry::snapshot() const noexcept {
-  return current_.load(std::memory_order_acquire);
+  std::lock_guard lock(mutex_);
+  return current_;
 }
 
 void FlagRegistry::publish(std::shared_ptr<const FlagSnapshot> snapshot) noexcept {
   if (!snapshot) snapshot = std::make_shared<const FlagSnapshot>();
-  current_.store(std::move(snapshot), std::memory_order_release);
+  {
+    std::lock_guard lock(mutex_);
+    current_.swap(snapshot);
+  }
+  // `snapshot` now holds the previous one, freed after the lock is released.
   // After the store: a reader that sees the new generation then loads at least this snapshot.
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string_view>
 
 #include "flags/flag_snapshot.h"
@@ -11,6 +12,10 @@
 namespace patchstream::flags {
 
 // Thread-safe. Writers publish whole snapshots; readers never see a partly applied change.
+// The snapshot pointer sits behind a mutex that is held only to copy or swap it: per-event readers
+// (FlagReader) take it only after a publish, so their steady state is one atomic load. (libstdc++
+// 12's std::atomic<std::shared_ptr> guards itself with a lock bit that ThreadSanitizer cannot see,
+// which would make the concurrency test report false races.)
 class FlagRegistry {
  public:
   FlagRegistry();
@@ -25,7 +30,8 @@ class FlagRegistry {
   Decision evaluate(std::string_view flag_name, std::string_view user_id) const noexcept;
 
  private:
-  std::atomic<std::shared_ptr<const FlagSnapshot>> current_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const FlagSnapshot> current_;
   std::atomic<std::uint64_t> generation_{0};
 };
 

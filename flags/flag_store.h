@@ -26,6 +26,10 @@ struct AuditRecord {
   bool operator==(const AuditRecord&) const = default;
 };
 
+// An append() error that starts with this: the store already holds this revision of the flag or a
+// newer one (another instance sharing the store changed it first). The change is stale, not lost.
+inline constexpr std::string_view kRevisionConflict = "revision conflict: ";
+
 class FlagStore {
  public:
   virtual ~FlagStore() = default;
