@@ -4,22 +4,8 @@ Run by CTest as `flags_bucket_mmh3` with BUCKET_TOOL set to the built bucket_too
 import os
 import random
 import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-
-
-def _import_mmh3():
-    try:
-        import mmh3
-        return mmh3
-    except ImportError:
-        # The repository ships the wheel; fall back to PyPI.
-        wheels = sorted(Path(__file__).resolve().parents[2].glob("mmh3-*.whl"))
-        target = [str(wheels[-1])] if wheels else ["mmh3"]
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *target], check=False)
-        return pytest.importorskip("mmh3")
+import mmh3  # installed by scripts/setup.sh (tests/requirements.txt)
 
 
 def random_text(rng, max_length):
@@ -28,7 +14,6 @@ def random_text(rng, max_length):
 
 
 def test_buckets_match_mmh3():
-    mmh3 = _import_mmh3()
     rng = random.Random(20261123)
     keys = [(random_text(rng, 24), random_text(rng, 40)) for _ in range(5000)]
     keys += [("batch-patches-v1", f"user-{i}") for i in range(1000)]

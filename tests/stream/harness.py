@@ -1,0 +1,210 @@
+"""Test harness for the processor on the real broker: topics, kcat I/O, processor instances."""
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("PATCHSTREAM_BIN", str(ROOT / "build/processor/patchstream"))
+TOKEN = "test-token-" + uuid.uuid4().hex
+
+
+def bootstrap_file() -> Path:
+    return Path(os.environ["PATCHSTREAM_TEST_BOOTSTRAP_FILE"])
+
+
+def bootstrap() -> str:
+    return bootstrap_file().read_text().strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Topics:
+    """A fresh set of topic names per test, created on the broker."""
+
+    def __init__(self, partitions: int = 3):
+        p = "t" + uuid.uuid4().hex[:10]
+        self.input = f"{p}-in"
+        self.results = f"{p}-results"
+        self.legacy = f"{p}-legacy"
+        self.dead_letter = f"{p}-dlq"
+        self.metrics = f"{p}-metrics"
+        self.alerts = f"{p}-alerts"
+        self.flags = f"{p}-flags"
+        self.flag_audit = f"{p}-flag-audit"
+        self.group = f"{p}-group"
+        specs = [f"{t}:{partitions}" for t in (self.input, self.results, self.legacy)]
+        specs += [f"{self.dead_letter}:1", f"{self.metrics}:1", f"{self.alerts}:1",
+                  f"{self.flags}:1:compact", f"{self.flag_audit}:1"]
+        subprocess.run([str(ROOT / "scripts/kafka-broker.sh"), "create-topics",
+                        str(bootstrap_file().parent), *specs], check=True, capture_output=True)
+
+
+def produce(topic: str, records) -> None:
+    """records: iterable of (key, value) strings without tabs or newlines."""
+    with tempfile.NamedTemporaryFile("w", delete=False, suffix=".txt") as f:
+        for key, value in records:
+            f.write(f"{key}\t{value}\n")
+        path = f.name
+    subprocess.run(["kcat", "-b", bootstrap(), "-t", topic, "-P", "-K", "\t", "-z", "lz4", "-l", path],
+                   check=True)
+    os.unlink(path)
+
+
+def consume(topic: str, expect: int | None = None, timeout: float = 60) -> list[dict]:
+    """Every committed record of `topic` (read_committed), as kcat -J dicts with headers as a dict."""
+    deadline = time.time() + timeout
+    while True:
+        out = subprocess.run(["kcat", "-b", bootstrap(), "-t", topic, "-C", "-J", "-e", "-q",
+                              "-o", "beginning", "-X", "isolation.level=read_committed"],
+                             check=True, capture_output=True, text=True).stdout
+        records = []
+        for line in out.splitlines():
+            r = json.loads(line)
+            h = r.get("headers") or []
+            r["headers"] = dict(zip(h[0::2], h[1::2]))
+            records.append(r)
+        if expect is None or len(records) >= expect or time.time() > deadline:
+            return records
+        time.sleep(0.5)
+
+
+class Processor:
+    """One `patchstream run` instance with its own config file, flag directory and admin port."""
+
+    def __init__(self, topics: Topics, workdir: Path, instance: str = "i1", percentage: int = 50,
+                 kafka_extra: dict | None = None, commit_events: int = 500):
+        self.topics, self.instance = topics, instance
+        self.port = free_port()
+        self.dir = workdir / instance
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config = self.dir / "patchstream.toml"
+        kafka_lines = "\n".join(f'"{k}" = "{v}"' for k, v in (kafka_extra or {}).items())
+        self.config.write_text(f"""
+instance_id = "{instance}"
+[kafka]
+"bootstrap.servers" = "{bootstrap()}"
+"session.timeout.ms" = "6000"
+"transaction.timeout.ms" = "10000"
+{kafka_lines}
+[topics]
+input = "{topics.input}"
+results = "{topics.results}"
+legacy = "{topics.legacy}"
+dead_letter = "{topics.dead_letter}"
+metrics = "{topics.metrics}"
+alerts = "{topics.alerts}"
+flags = "{topics.flags}"
+flag_audit = "{topics.flag_audit}"
+[processing]
+group_id = "{topics.group}"
+commit_every_events = {commit_events}
+commit_every_ms = 100
+[admin]
+listen = "127.0.0.1:{self.port}"
+token_env = "PATCHSTREAM_TEST_TOKEN"
+[flags]
+directory = "{self.dir / 'flags'}"
+[[flags.declare]]
+name = "batch-patches-v1"
+enabled = true
+percentage = {percentage}
+""")
+        self.proc = None
+        self.log = self.dir / "log.jsonl"
+
+    def start(self, wait_ready: bool = True):
+        env = dict(os.environ, PATCHSTREAM_TEST_TOKEN=TOKEN)
+        self.proc = subprocess.Popen([BIN, "run", "-c", str(self.config)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        if wait_ready:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            assert self.proc.poll() is None, f"processor exited: {self.log.read_text()[-3000:]}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"processor not ready: {self.log.read_text()[-3000:]}")
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+    def admin(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {TOKEN}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+
+def make_batches(n: int, users: int, seed: int = 1, invalid_ratio: float = 0.1,
+                 undecodable_ratio: float = 0.01) -> list[tuple[str, str]]:
+    """(key, value) patch-batch events: mostly valid, some rejected, a few undecodable."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        doc = f"doc-{rng.randrange(users // 5 or 1)}"
+        if rng.random() < undecodable_ratio:
+            out.append((doc, rng.choice(["not json", "[1,2,3]", '{"batch_id": 7}', '{"truncated": '])))
+            continue
+        lines = [f"line {k} of {doc}" for k in range(rng.randrange(1, 12))]
+        patches = []
+        line = len(lines)
+        while line >= 1 and len(patches) < 4:
+            op = rng.choice(["insert", "replace", "delete"])
+            p = {"op": op, "line": line}
+            if op != "delete":
+                p["lines"] = [f"b{i} new {rng.randrange(1000)}"]
+            patches.append(p)
+            line -= rng.randrange(1, 4)
+        if not patches:
+            patches = [{"op": "insert", "line": 1, "lines": ["first"]}]
+        if rng.random() < invalid_ratio:
+            patches.append({"op": "delete", "line": len(lines) + 5})  # line_out_of_range
+        event = {"batch_id": f"b-{i:06d}", "user_id": f"u-{rng.randrange(users)}", "document_id": doc,
+                 "base_revision": rng.randrange(10), "snapshot": lines, "patches": patches}
+        out.append((doc, json.dumps(event, separators=(",", ":"))))
+    return out
+
+
+def offline_apply(values: list[str]) -> dict[str, dict]:
+    """batch_id → result of `patchstream apply` on the same input (timings removed)."""
+    proc = subprocess.run([BIN, "apply"], input="\n".join(values) + "\n", capture_output=True,
+                          text=True, check=True)
+    results = {}
+    for line in proc.stdout.splitlines():
+        r = json.loads(line)
+        r.pop("timings_us")
+        results[r["batch_id"]] = r
+    return results
+
+
+def bucket(user: str, group: str = "batch-patches-v1") -> int:
+    return int(subprocess.run([BIN, "bucket", group, user], capture_output=True, text=True,
+                              check=True).stdout.split()[0])
