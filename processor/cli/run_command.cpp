@@ -48,7 +48,8 @@ void add_health_routes(admin::Router& router, const HealthState& health) {
                        R"(","running":)" + (health.running.load() ? "true" : "false") +
                        R"(,"flags_loaded":)" + (health.flags_loaded.load() ? "true" : "false") +
                        R"(,"broker_reachable":)" + (health.broker_reachable() ? "true" : "false") +
-                       R"(,"assigned_partitions":)" + std::to_string(health.assigned_partitions.load()) + "}";
+                       R"(,"assigned_partitions":)" +
+                       std::to_string(health.assigned_partitions.load()) + "}";
     return admin::json_response(ready ? 200 : 503, std::move(body));
   });
 }
@@ -79,7 +80,8 @@ int run(const RunOptions& options) {
   add_health_routes(router, health);
   admin::FlagRoutesConfig flag_routes;
   flag_routes.token = admin::load_admin_token(config.admin_auth);
-  if (!flag_routes.token) log.warn("no admin token configured: flag changes through the API are refused");
+  if (!flag_routes.token)
+    log.warn("no admin token configured: flag changes through the API are refused");
   admin::add_flag_routes(router, catalog, flag_routes);
   admin::AdminServer server(config.admin, router);
   server.start();
@@ -97,8 +99,12 @@ int run(const RunOptions& options) {
   });
   std::thread signal_thread([&] { signal_io.run(); });
 
-  RouterSettings routing{config.instance_id,      config.processing.flag,  config.topics.results,
-                         config.topics.legacy,     config.topics.dead_letter, config.limits,
+  RouterSettings routing{config.instance_id,
+                         config.processing.flag,
+                         config.topics.results,
+                         config.topics.legacy,
+                         config.topics.dead_letter,
+                         config.limits,
                          config.processing.max_output_bytes};
   EventRouter event_router(routing, registry);
   StreamSettings stream{config.kafka,
@@ -128,10 +134,14 @@ void add_run_command(CLI::App& app) {
       "to the pipeline (results topic) or the legacy topic, dead-letter undecodable input; "
       "exactly-once by default. Configuration: a TOML file plus PATCHSTREAM_* environment "
       "overrides (docs/CONFIGURATION.md); SIGINT/SIGTERM stop it cleanly.");
-  cmd->add_option("-c,--config", options->config_path, "TOML configuration file")->envname("PATCHSTREAM_CONFIG");
-  cmd->add_option("--bootstrap", options->bootstrap, "Kafka bootstrap servers (kafka.bootstrap.servers)");
-  cmd->add_option("--instance-id", options->instance_id, "stable instance id (transactional.id, ce_source)");
-  cmd->add_option("--admin-listen", options->admin_listen, "admin/metrics server HOST:PORT (default 127.0.0.1:9000)");
+  cmd->add_option("-c,--config", options->config_path, "TOML configuration file")
+      ->envname("PATCHSTREAM_CONFIG");
+  cmd->add_option("--bootstrap", options->bootstrap,
+                  "Kafka bootstrap servers (kafka.bootstrap.servers)");
+  cmd->add_option("--instance-id", options->instance_id,
+                  "stable instance id (transactional.id, ce_source)");
+  cmd->add_option("--admin-listen", options->admin_listen,
+                  "admin/metrics server HOST:PORT (default 127.0.0.1:9000)");
   cmd->callback([options] {
     try {
       if (int code = run(*options)) throw CLI::RuntimeError(code);
@@ -148,8 +158,10 @@ void add_run_command(CLI::App& app) {
 void add_config_command(CLI::App& app) {
   auto options = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "config", "Print the effective configuration (file + environment), secrets masked, and exit.");
-  cmd->add_option("-c,--config", options->config_path, "TOML configuration file")->envname("PATCHSTREAM_CONFIG");
+      "config",
+      "Print the effective configuration (file + environment), secrets masked, and exit.");
+  cmd->add_option("-c,--config", options->config_path, "TOML configuration file")
+      ->envname("PATCHSTREAM_CONFIG");
   cmd->callback([options] {
     try {
       std::cout << describe_config(effective_config(*options));

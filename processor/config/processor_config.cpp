@@ -3,10 +3,10 @@
 
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <charconv>
 #include <functional>
 #include <sstream>
-#include <toml++/toml.h>
 
 extern char** environ;
 
@@ -25,11 +25,13 @@ std::string scalar_text(const toml::node& node, const std::string& key) {
 
 void flatten(const toml::table& table, const std::string& prefix, Settings& out) {
   for (auto&& [k, node] : table) {
-    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const std::string key =
+        prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     if (const auto* sub = node.as_table()) {
       flatten(*sub, key, out);
     } else if (node.is_array()) {
-      if (key != "flags.declare") throw ConfigError(key + ": unknown key (arrays are not expected here)");
+      if (key != "flags.declare")
+        throw ConfigError(key + ": unknown key (arrays are not expected here)");
     } else {
       out[key] = scalar_text(node, key);
     }
@@ -77,11 +79,16 @@ std::map<std::string, Setter> setters() {
   topic("flags", &TopicNames::flags);
   topic("flag_audit", &TopicNames::flag_audit);
 
-  s["processing.group_id"] = [](auto& c, auto& k, auto& v) { c.processing.group_id = non_empty(k, v); };
+  s["processing.group_id"] = [](auto& c, auto& k, auto& v) {
+    c.processing.group_id = non_empty(k, v);
+  };
   s["processing.delivery"] = [](auto& c, auto& k, auto& v) {
-    if (v == "exactly-once") c.processing.delivery = DeliveryMode::exactly_once;
-    else if (v == "at-least-once") c.processing.delivery = DeliveryMode::at_least_once;
-    else throw ConfigError(k + ": expected exactly-once or at-least-once, got '" + v + "'");
+    if (v == "exactly-once")
+      c.processing.delivery = DeliveryMode::exactly_once;
+    else if (v == "at-least-once")
+      c.processing.delivery = DeliveryMode::at_least_once;
+    else
+      throw ConfigError(k + ": expected exactly-once or at-least-once, got '" + v + "'");
   };
   s["processing.commit_every_events"] = [](auto& c, auto& k, auto& v) {
     c.processing.commit_every_events = parse_int<std::size_t>(k, v, 1, 1'000'000);
@@ -112,7 +119,8 @@ std::map<std::string, Setter> setters() {
 
   s["admin.listen"] = [](auto& c, auto& k, auto& v) {
     const auto colon = v.rfind(':');
-    if (colon == std::string::npos || colon == 0) throw ConfigError(k + ": expected HOST:PORT, got '" + v + "'");
+    if (colon == std::string::npos || colon == 0)
+      throw ConfigError(k + ": expected HOST:PORT, got '" + v + "'");
     c.admin.address = v.substr(0, colon);
     c.admin.port = parse_int<std::uint16_t>(k, v.substr(colon + 1), 0, 65535);
   };
@@ -126,20 +134,30 @@ std::map<std::string, Setter> setters() {
     c.admin.read_timeout = std::chrono::milliseconds(parse_int<int>(k, v, 100, 600'000));
   };
   s["admin.token_file"] = [](auto& c, auto&, auto& v) { c.admin_auth.token_file = v; };
-  s["admin.token_env"] = [](auto& c, auto& k, auto& v) { c.admin_auth.token_env = non_empty(k, v); };
+  s["admin.token_env"] = [](auto& c, auto& k, auto& v) {
+    c.admin_auth.token_env = non_empty(k, v);
+  };
 
   s["flags.store"] = [](auto& c, auto& k, auto& v) {
-    if (v == "file") c.flags.store = FlagStoreKind::file;
-    else if (v == "kafka") c.flags.store = FlagStoreKind::kafka;
-    else throw ConfigError(k + ": expected file or kafka, got '" + v + "'");
+    if (v == "file")
+      c.flags.store = FlagStoreKind::file;
+    else if (v == "kafka")
+      c.flags.store = FlagStoreKind::kafka;
+    else
+      throw ConfigError(k + ": expected file or kafka, got '" + v + "'");
   };
   s["flags.directory"] = [](auto& c, auto& k, auto& v) { c.flags.directory = non_empty(k, v); };
   s["log.level"] = [](auto& c, auto& k, auto& v) {
-    if (v == "debug") c.log_level = LogLevel::debug;
-    else if (v == "info") c.log_level = LogLevel::info;
-    else if (v == "warn") c.log_level = LogLevel::warn;
-    else if (v == "error") c.log_level = LogLevel::error;
-    else throw ConfigError(k + ": expected debug, info, warn or error, got '" + v + "'");
+    if (v == "debug")
+      c.log_level = LogLevel::debug;
+    else if (v == "info")
+      c.log_level = LogLevel::info;
+    else if (v == "warn")
+      c.log_level = LogLevel::warn;
+    else if (v == "error")
+      c.log_level = LogLevel::error;
+    else
+      throw ConfigError(k + ": expected debug, info, warn or error, got '" + v + "'");
   };
   s["metrics.interval_ms"] = [](auto& c, auto& k, auto& v) {
     c.metrics_interval = std::chrono::milliseconds(parse_int<int>(k, v, 100, 3'600'000));
@@ -149,7 +167,8 @@ std::map<std::string, Setter> setters() {
 
 std::string env_name(const std::string& key) {
   std::string name = "PATCHSTREAM_";
-  for (char ch : key) name += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  for (char ch : key)
+    name += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   return name;
 }
 
@@ -169,15 +188,24 @@ flags::FlagDefinition declared_flag(const toml::table& t, std::size_t index) {
       }
       return out;
     };
-    if (k == "name") f.name = scalar_text(node, key);
-    else if (k == "enabled") f.enabled = parse_bool(key, scalar_text(node, key));
-    else if (k == "percentage") f.percentage = parse_int<std::uint8_t>(key, scalar_text(node, key), 0, 100);
-    else if (k == "group_id") f.group_id = scalar_text(node, key);
-    else if (k == "auto_rollback") f.auto_rollback = parse_bool(key, scalar_text(node, key));
-    else if (k == "allow_users") f.allow_users = strings();
-    else if (k == "deny_users") f.deny_users = strings();
-    else if (k == "reason") f.reason = scalar_text(node, key);
-    else throw ConfigError(key + ": unknown key");
+    if (k == "name")
+      f.name = scalar_text(node, key);
+    else if (k == "enabled")
+      f.enabled = parse_bool(key, scalar_text(node, key));
+    else if (k == "percentage")
+      f.percentage = parse_int<std::uint8_t>(key, scalar_text(node, key), 0, 100);
+    else if (k == "group_id")
+      f.group_id = scalar_text(node, key);
+    else if (k == "auto_rollback")
+      f.auto_rollback = parse_bool(key, scalar_text(node, key));
+    else if (k == "allow_users")
+      f.allow_users = strings();
+    else if (k == "deny_users")
+      f.deny_users = strings();
+    else if (k == "reason")
+      f.reason = scalar_text(node, key);
+    else
+      throw ConfigError(key + ": unknown key");
   }
   if (auto e = flags::validate(f)) throw ConfigError(where + "." + e->field + ": " + e->message);
   return f;
@@ -219,12 +247,14 @@ ProcessorConfig load_config(const std::filesystem::path& path,
   }
   const auto table = setters();
   for (const auto& [key, setter] : table) {
-    if (auto it = environment.find(env_name(key)); it != environment.end()) settings[key] = it->second;
+    if (auto it = environment.find(env_name(key)); it != environment.end())
+      settings[key] = it->second;
   }
   for (const auto& [name, value] : environment) {
     if (name.starts_with("PATCHSTREAM_KAFKA_")) {
       std::string key = "kafka.";
-      for (char ch : name.substr(18)) key += ch == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      for (char ch : name.substr(18))
+        key += ch == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       settings[key] = value;
     }
   }
@@ -245,7 +275,8 @@ ProcessorConfig load_config(const std::filesystem::path& path,
       config.flags.declare.push_back(declared_flag(*t, i++));
     }
   }
-  if (config.processing.max_output_bytes < 1024) throw ConfigError("processing.max_output_bytes: too small");
+  if (config.processing.max_output_bytes < 1024)
+    throw ConfigError("processing.max_output_bytes: too small");
   return config;
 }
 
@@ -255,10 +286,14 @@ std::string_view to_string(DeliveryMode mode) noexcept {
 
 std::string_view to_string(LogLevel level) noexcept {
   switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
   }
   return "info";
 }
@@ -272,45 +307,62 @@ std::string describe_config(const ProcessorConfig& c) {
   toml::table t;
   t.insert("instance_id", c.instance_id);
   toml::table kafka;
-  for (const auto& [k, v] : c.kafka) kafka.insert(k, secret(k) ? std::string("****") : v);
+  for (const auto& [k, v] : c.kafka)
+    kafka.insert(k, secret(k) ? std::string("****") : v);
   t.insert("kafka", kafka);
-  t.insert("topics", toml::table{{"input", c.topics.input}, {"results", c.topics.results},
-                                 {"legacy", c.topics.legacy}, {"dead_letter", c.topics.dead_letter},
-                                 {"metrics", c.topics.metrics}, {"alerts", c.topics.alerts},
-                                 {"flags", c.topics.flags}, {"flag_audit", c.topics.flag_audit}});
-  t.insert("processing",
-           toml::table{{"group_id", c.processing.group_id},
-                       {"delivery", std::string(to_string(c.processing.delivery))},
-                       {"commit_every_events", static_cast<int64_t>(c.processing.commit_every_events)},
-                       {"commit_every_ms", static_cast<int64_t>(c.processing.commit_every.count())},
-                       {"flag", c.processing.flag},
-                       {"max_output_bytes", static_cast<int64_t>(c.processing.max_output_bytes)},
-                       {"shutdown_timeout_ms", static_cast<int64_t>(c.processing.shutdown_timeout.count())}});
-  t.insert("limits", toml::table{{"max_event_bytes", static_cast<int64_t>(c.limits.max_event_bytes)},
-                                 {"max_patches", static_cast<int64_t>(c.limits.max_patches)},
-                                 {"max_snapshot_lines", static_cast<int64_t>(c.limits.max_snapshot_lines)},
-                                 {"max_line_bytes", static_cast<int64_t>(c.limits.max_line_bytes)},
-                                 {"max_reported_violations", static_cast<int64_t>(c.limits.max_reported_violations)}});
-  t.insert("admin", toml::table{{"listen", c.admin.address + ":" + std::to_string(c.admin.port)},
-                                {"body_limit", static_cast<int64_t>(c.admin.body_limit)},
-                                {"header_limit", static_cast<int64_t>(c.admin.header_limit)},
-                                {"read_timeout_ms", static_cast<int64_t>(c.admin.read_timeout.count())},
-                                {"token_file", c.admin_auth.token_file.string()},
-                                {"token_env", c.admin_auth.token_env}});
+  t.insert("topics", toml::table{{"input", c.topics.input},
+                                 {"results", c.topics.results},
+                                 {"legacy", c.topics.legacy},
+                                 {"dead_letter", c.topics.dead_letter},
+                                 {"metrics", c.topics.metrics},
+                                 {"alerts", c.topics.alerts},
+                                 {"flags", c.topics.flags},
+                                 {"flag_audit", c.topics.flag_audit}});
+  t.insert(
+      "processing",
+      toml::table{
+          {"group_id", c.processing.group_id},
+          {"delivery", std::string(to_string(c.processing.delivery))},
+          {"commit_every_events", static_cast<int64_t>(c.processing.commit_every_events)},
+          {"commit_every_ms", static_cast<int64_t>(c.processing.commit_every.count())},
+          {"flag", c.processing.flag},
+          {"max_output_bytes", static_cast<int64_t>(c.processing.max_output_bytes)},
+          {"shutdown_timeout_ms", static_cast<int64_t>(c.processing.shutdown_timeout.count())}});
+  t.insert("limits",
+           toml::table{{"max_event_bytes", static_cast<int64_t>(c.limits.max_event_bytes)},
+                       {"max_patches", static_cast<int64_t>(c.limits.max_patches)},
+                       {"max_snapshot_lines", static_cast<int64_t>(c.limits.max_snapshot_lines)},
+                       {"max_line_bytes", static_cast<int64_t>(c.limits.max_line_bytes)},
+                       {"max_reported_violations",
+                        static_cast<int64_t>(c.limits.max_reported_violations)}});
+  t.insert("admin",
+           toml::table{{"listen", c.admin.address + ":" + std::to_string(c.admin.port)},
+                       {"body_limit", static_cast<int64_t>(c.admin.body_limit)},
+                       {"header_limit", static_cast<int64_t>(c.admin.header_limit)},
+                       {"read_timeout_ms", static_cast<int64_t>(c.admin.read_timeout.count())},
+                       {"token_file", c.admin_auth.token_file.string()},
+                       {"token_env", c.admin_auth.token_env}});
   t.insert("flags", toml::table{{"store", c.flags.store == FlagStoreKind::file ? "file" : "kafka"},
                                 {"directory", c.flags.directory.string()}});
   t.insert("log", toml::table{{"level", std::string(to_string(c.log_level))}});
-  t.insert("metrics", toml::table{{"interval_ms", static_cast<int64_t>(c.metrics_interval.count())}});
+  t.insert("metrics",
+           toml::table{{"interval_ms", static_cast<int64_t>(c.metrics_interval.count())}});
   std::ostringstream out;
   out << t << "\n";
   for (const auto& f : c.flags.declare) {
     toml::array allow, deny;
-    for (const auto& u : f.allow_users) allow.push_back(u);
-    for (const auto& u : f.deny_users) deny.push_back(u);
+    for (const auto& u : f.allow_users)
+      allow.push_back(u);
+    for (const auto& u : f.deny_users)
+      deny.push_back(u);
     out << "\n[[flags.declare]]\n"
-        << toml::table{{"name", f.name}, {"enabled", f.enabled}, {"percentage", int64_t{f.percentage}},
-                       {"group_id", f.group_id}, {"auto_rollback", f.auto_rollback},
-                       {"allow_users", allow}, {"deny_users", deny}}
+        << toml::table{{"name", f.name},
+                       {"enabled", f.enabled},
+                       {"percentage", int64_t{f.percentage}},
+                       {"group_id", f.group_id},
+                       {"auto_rollback", f.auto_rollback},
+                       {"allow_users", allow},
+                       {"deny_users", deny}}
         << "\n";
   }
   return out.str();

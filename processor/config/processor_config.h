@@ -37,7 +37,7 @@ struct ProcessingConfig {
   DeliveryMode delivery = DeliveryMode::exactly_once;
   std::size_t commit_every_events = 1000;
   std::chrono::milliseconds commit_every{100};
-  std::string flag = "batch-patches-v1";  // the rollout flag that routes events
+  std::string flag = "batch-patches-v1";     // the rollout flag that routes events
   std::size_t max_output_bytes = 1'000'000;  // a larger result is dead-lettered (broker limit)
   std::chrono::milliseconds shutdown_timeout{10'000};
 };

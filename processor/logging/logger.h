@@ -28,10 +28,18 @@ class Logger {
   // Levels: 0 debug, 1 info, 2 warn, 3 error.
   explicit Logger(int min_level, std::FILE* out = stderr) : min_level_(min_level), out_(out) {}
 
-  void debug(std::string_view message, std::initializer_list<LogField> fields = {}) { write(0, message, fields); }
-  void info(std::string_view message, std::initializer_list<LogField> fields = {}) { write(1, message, fields); }
-  void warn(std::string_view message, std::initializer_list<LogField> fields = {}) { write(2, message, fields); }
-  void error(std::string_view message, std::initializer_list<LogField> fields = {}) { write(3, message, fields); }
+  void debug(std::string_view message, std::initializer_list<LogField> fields = {}) {
+    write(0, message, fields);
+  }
+  void info(std::string_view message, std::initializer_list<LogField> fields = {}) {
+    write(1, message, fields);
+  }
+  void warn(std::string_view message, std::initializer_list<LogField> fields = {}) {
+    write(2, message, fields);
+  }
+  void error(std::string_view message, std::initializer_list<LogField> fields = {}) {
+    write(3, message, fields);
+  }
 
  private:
   void write(int level, std::string_view message, std::initializer_list<LogField> fields);

@@ -1,5 +1,5 @@
-// Per-event routing (SPEC §2): decode → flag decision → pipeline result | legacy copy | dead letter,
-// each as one output record with CloudEvents headers. Pure: no Kafka calls, buffers reused.
+// Per-event routing (SPEC §2): decode → flag decision → pipeline result | legacy copy | dead
+// letter, each as one output record with CloudEvents headers. Pure: no Kafka calls, buffers reused.
 #pragma once
 
 #include <cstdint>
@@ -34,10 +34,10 @@ struct OutputRecord {
   std::optional<std::string_view> key;
   std::string_view value;
   std::span<const kafka::HeaderView> headers;
-  const Result* result = nullptr;          // applied / rejected
+  const Result* result = nullptr;             // applied / rejected
   const flags::Decision* decision = nullptr;  // applied / rejected / legacy
-  std::string_view dead_letter_reason;     // dead_letter
-  std::size_t patches = 0;                 // applied / rejected
+  std::string_view dead_letter_reason;        // dead_letter
+  std::size_t patches = 0;                    // applied / rejected
 };
 
 struct RouterSettings {
@@ -58,7 +58,8 @@ class EventRouter {
   void set_output(Outcome outcome, std::string_view topic, std::optional<std::string_view> key,
                   std::string_view value);
   void add_cloud_events(std::string_view type, const InputEvent& in);
-  const OutputRecord& dead_letter(const InputEvent& in, std::string_view code, std::string_view message);
+  const OutputRecord& dead_letter(const InputEvent& in, std::string_view code,
+                                  std::string_view message);
 
   RouterSettings settings_;
   flags::FlagReader flags_;

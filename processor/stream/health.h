@@ -8,7 +8,7 @@
 namespace patchstream {
 
 struct HealthState {
-  std::atomic<bool> running{true};         // false once shutdown began (alive, not ready)
+  std::atomic<bool> running{true};  // false once shutdown began (alive, not ready)
   std::atomic<bool> flags_loaded{false};
   std::atomic<int> assigned_partitions{0};
   std::atomic<std::int64_t> broker_ok_ms{0};  // steady-clock ms of the last broker round trip
@@ -25,7 +25,8 @@ struct HealthState {
     return t != 0 && now_ms() - t <= within_ms;
   }
   bool ready() const {
-    return running.load() && flags_loaded.load() && assigned_partitions.load() > 0 && broker_reachable();
+    return running.load() && flags_loaded.load() && assigned_partitions.load() > 0 &&
+           broker_reachable();
   }
 };
 

@@ -14,7 +14,11 @@ using Clock = std::chrono::steady_clock;
 
 StreamProcessor::StreamProcessor(StreamSettings settings, EventRouter& router, Logger& log,
                                  HealthState& health, StreamObserver observer)
-    : settings_(std::move(settings)), router_(router), log_(log), health_(health), observer_(std::move(observer)) {}
+    : settings_(std::move(settings)),
+      router_(router),
+      log_(log),
+      health_(health),
+      observer_(std::move(observer)) {}
 
 struct StreamProcessor::Loop {
   StreamProcessor& p;
@@ -53,7 +57,9 @@ struct StreamProcessor::Loop {
     if (p.observer_.on_abort) p.observer_.on_abort();
     if (rewind) {
       auto s = consumer->rewind_to_committed(10s);
-      if (!s.ok()) p.log_.warn("rewind failed; the group will resume from committed offsets", {{"error", s.error().to_string()}});
+      if (!s.ok())
+        p.log_.warn("rewind failed; the group will resume from committed offsets",
+                    {{"error", s.error().to_string()}});
     }
   }
 
@@ -78,8 +84,10 @@ struct StreamProcessor::Loop {
         if (s.ok()) s = producer->commit_transaction(60s);
         if (s.ok()) break;
         if (s.error().fatal) return fail(s.error(), "commit");
-        if (s.error().txn_requires_abort || attempt >= 5) return abort_and_rewind(s.error(), rewind_on_abort);
-        p.log_.warn("commit failed, retrying", {{"error", s.error().to_string()}, {"attempt", attempt}});
+        if (s.error().txn_requires_abort || attempt >= 5)
+          return abort_and_rewind(s.error(), rewind_on_abort);
+        p.log_.warn("commit failed, retrying",
+                    {{"error", s.error().to_string()}, {"attempt", attempt}});
         std::this_thread::sleep_for(100ms);
       }
       txn_open = false;
@@ -93,11 +101,14 @@ struct StreamProcessor::Loop {
         pending = 0;
         // Re-read from the last commit: duplicates, never losses (the at-least-once contract).
         if (rewind_on_abort) (void)consumer->rewind_to_committed(10s);
-        p.log_.warn("delivery failed; re-reading from the committed offsets", {{"error", why.to_string()}});
+        p.log_.warn("delivery failed; re-reading from the committed offsets",
+                    {{"error", why.to_string()}});
         return;
       }
       auto c = consumer->commit(positions());
-      if (!c.ok()) p.log_.warn("offset commit failed; events may be processed again", {{"error", c.error().to_string()}});
+      if (!c.ok())
+        p.log_.warn("offset commit failed; events may be processed again",
+                    {{"error", c.error().to_string()}});
     }
     pending = 0;
     p.health_.broker_answered();
@@ -150,7 +161,8 @@ struct StreamProcessor::Loop {
         p.log_.info("partitions revoked", {{"count", partitions.size()}});
         break;
       case kafka::RebalanceKind::Lost:
-        if (txn_open || pending) abort_and_rewind(kafka::KafkaError::invalid("partitions lost"), false);
+        if (txn_open || pending)
+          abort_and_rewind(kafka::KafkaError::invalid("partitions lost"), false);
         p.health_.assigned_partitions.store(0);
         p.log_.warn("partitions lost", {{"count", partitions.size()}});
         break;
@@ -172,9 +184,9 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
   // Bound what can wait in memory for the broker; beyond it produce() reports a full queue.
   producer_config.try_emplace("queue.buffering.max.kbytes", "65536");
   producer_config.try_emplace("linger.ms", "5");
-  auto producer = settings_.exactly_once
-                      ? kafka::Producer::transactional(producer_config, settings_.transactional_id, hooks)
-                      : kafka::Producer::idempotent(producer_config, hooks);
+  auto producer = settings_.exactly_once ? kafka::Producer::transactional(
+                                               producer_config, settings_.transactional_id, hooks)
+                                         : kafka::Producer::idempotent(producer_config, hooks);
   if (!producer.ok()) {
     log_.error("cannot create the producer", {{"error", producer.error().to_string()}});
     return 1;
@@ -188,7 +200,8 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
         log_.error("init_transactions failed", {{"error", s.error().to_string()}});
         return 1;
       }
-      log_.warn("init_transactions: broker not ready, retrying", {{"error", s.error().to_string()}});
+      log_.warn("init_transactions: broker not ready, retrying",
+                {{"error", s.error().to_string()}});
     }
   }
   health_.broker_answered();
@@ -208,12 +221,14 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
   }
   loop.consumer.emplace(std::move(consumer).value());
   if (auto s = loop.consumer->subscribe({settings_.input_topic}); !s.ok()) {
-    log_.error("cannot subscribe", {{"topic", settings_.input_topic}, {"error", s.error().to_string()}});
+    log_.error("cannot subscribe",
+               {{"topic", settings_.input_topic}, {"error", s.error().to_string()}});
     return 1;
   }
-  log_.info("processing", {{"topic", settings_.input_topic},
-                           {"group", settings_.group_id},
-                           {"delivery", settings_.exactly_once ? "exactly-once" : "at-least-once"}});
+  log_.info("processing",
+            {{"topic", settings_.input_topic},
+             {"group", settings_.group_id},
+             {"delivery", settings_.exactly_once ? "exactly-once" : "at-least-once"}});
 
   auto last_tick = Clock::now();
   while (!stop.load(std::memory_order_relaxed) && !loop.fatal) {
@@ -229,8 +244,10 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
       if (loop.pending == 0) loop.batch_started = Clock::now();
       if (!loop.begin()) break;
       const auto headers = message->headers();
-      InputEvent in{message->topic(), message->partition(), message->offset(),
-                    message->has_key() ? std::optional(message->key()) : std::nullopt, message->value(), headers};
+      InputEvent in{
+          message->topic(),  message->partition(),
+          message->offset(), message->has_key() ? std::optional(message->key()) : std::nullopt,
+          message->value(),  headers};
       const OutputRecord& out = router_.route(in);
       if (!loop.produce(out)) continue;
       ++loop.pending;
@@ -252,7 +269,8 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
   if (loop.fatal) return 1;
   log_.info("shutting down: committing the open batch and leaving the group");
   loop.commit();
-  if (auto s = loop.consumer->close(); !s.ok()) log_.warn("consumer close", {{"error", s.error().to_string()}});
+  if (auto s = loop.consumer->close(); !s.ok())
+    log_.warn("consumer close", {{"error", s.error().to_string()}});
   (void)loop.producer->flush(settings_.shutdown_timeout);
   log_.info("stopped", {{"events", health_.events_total.load()}});
   return loop.fatal ? 1 : 0;

@@ -1,4 +1,5 @@
-// The Kafka loop: consume → route → produce, committed exactly once (transactions) or at least once.
+// The Kafka loop: consume → route → produce, committed exactly once (transactions) or at least
+// once.
 #pragma once
 
 #include <atomic>
