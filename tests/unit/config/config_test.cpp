@@ -104,3 +104,22 @@ TEST(Config, ErrorsNameTheKey) {
 
 }  // namespace
 }  // namespace patchstream
+
+namespace patchstream {
+namespace {
+
+TEST(Config, TheShippedExampleLoadsAndRoundTrips) {
+  const ProcessorConfig c = load_config(PATCHSTREAM_EXAMPLE_CONFIG, {});
+  EXPECT_EQ(c.instance_id, "patchstream-1");
+  ASSERT_EQ(c.flags.declare.size(), 1u);
+  EXPECT_TRUE(c.flags.declare[0].auto_rollback);
+  // What `patchstream config` prints is itself a valid configuration.
+  const auto path = write_config(describe_config(c));
+  const ProcessorConfig again = load_config(path, {});
+  EXPECT_EQ(again.topics.input, c.topics.input);
+  EXPECT_EQ(again.processing.commit_every_events, c.processing.commit_every_events);
+  EXPECT_EQ(again.flags.declare.size(), 1u);
+}
+
+}  // namespace
+}  // namespace patchstream
