@@ -108,11 +108,11 @@ struct Polled {
 // committed, so instances sharing the id do not split the partitions between them.
 class TopicReader {
  public:
-  static kafka::Result<TopicReader> open(kafka::KafkaConfig settings, const std::string& topic,
-                                         int partitions, kafka::ClientHooks hooks) {
+  static kafka::Result<TopicReader> open(kafka::KafkaConfig settings, const std::string& group,
+                                         const std::string& topic, int partitions,
+                                         kafka::ClientHooks hooks) {
     settings["enable.partition.eof"] = "true";  // the end offset tells when a read is complete
-    auto consumer = kafka::Consumer::create(
-        {std::move(settings), "patchstream-flag-store-reader", {}, std::move(hooks)});
+    auto consumer = kafka::Consumer::create({std::move(settings), group, {}, std::move(hooks)});
     if (!consumer) return consumer.error();
     auto known = known_topic(consumer->get(), topic, 10s);
     if (!known) return known.error();
@@ -219,8 +219,13 @@ struct KafkaFlagStore::State {
     hooks.on_error = [this](const kafka::KafkaError& error) {
       report("kafka client: " + error.to_string());
     };
-    hooks.on_log = [this](int level, std::string_view facility, std::string_view message) {
-      if (level <= 4) report("librdkafka " + std::string(facility) + ": " + std::string(message));
+    // Warnings and worse; everything when the operator asked for librdkafka's debug output.
+    const int max_level = settings.contains("debug") ? 7 : 4;
+    hooks.on_log = [this, max_level](int level, std::string_view facility,
+                                     std::string_view message) {
+      if (level <= max_level) {
+        report("librdkafka " + std::string(facility) + ": " + std::string(message));
+      }
     };
   }
 
@@ -245,7 +250,8 @@ struct KafkaFlagStore::State {
     kafka::KafkaConfig reader_settings = settings;
     reader_settings["fetch.wait.max.ms"] = std::to_string(config.fetch_wait.count());
     reader_settings["fetch.error.backoff.ms"] = "100";
-    return TopicReader::open(std::move(reader_settings), topic, partitions, hooks);
+    return TopicReader::open(std::move(reader_settings), config.reader_group, topic, partitions,
+                             hooks);
   }
 
   // Applies one flags-topic record to `current` (the last record per key wins) and, when

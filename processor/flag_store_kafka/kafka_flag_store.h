@@ -33,6 +33,10 @@ struct KafkaFlagStoreConfig {
   // Topics missing at load() are created (flags compacted, audit kept forever: retention.ms=-1).
   bool create_topics = true;
   int replication_factor = -1;  // for created topics; -1: the broker's default.replication.factor
+  // librdkafka's assign() and consumer poll need a group.id. The group is never joined and nothing
+  // is committed (so instances never split partitions), but clusters with ACLs must let the
+  // store's principal describe it.
+  std::string reader_group = "patchstream-flag-store-reader";
 };
 
 // load() creates missing topics, reads the flags topic up to the high watermark of every partition

@@ -46,7 +46,10 @@ struct Topics {
 KafkaFlagStoreConfig store_config(const Topics& topics, Reports& reports) {
   KafkaFlagStoreConfig config;
   config.kafka = kafka::test::client_config();
-  config.kafka["group.id"] = "the-processors-group";  // a processor setting: ignored by the store
+  // The processor's own client settings: the store must ignore them.
+  config.kafka["group.id"] = "the-processors-group";
+  config.kafka["transactional.id"] = "processor-1";
+  config.kafka["fetch.wait.max.ms"] = "500";
   config.flags_topic = topics.flags;
   config.audit_topic = topics.audit;
   config.on_error = reports.callback();
@@ -147,6 +150,27 @@ TEST(KafkaFlagStore, EmptyTopicsAreCreatedAndLoadEmpty) {
   KafkaFlagStore store(store_config(topics, reports));
   EXPECT_TRUE(store.load().empty());
   EXPECT_TRUE(store.history("nothing").empty());
+}
+
+TEST(KafkaFlagStore, StartupErrorsAreExceptions) {
+  Topics topics;
+  Reports reports;
+  auto config = store_config(topics, reports);
+  config.audit_topic = config.flags_topic;
+  EXPECT_THROW(KafkaFlagStore{config}, std::invalid_argument);
+  config = store_config(topics, reports);
+  config.kafka.erase("bootstrap.servers");
+  EXPECT_THROW(KafkaFlagStore{config}, std::invalid_argument);
+
+  // Nothing listens on port 1: load() gives up after the timeout instead of hanging.
+  config = store_config(topics, reports);
+  config.kafka["bootstrap.servers"] = "127.0.0.1:1";
+  config.timeout = 1s;
+  KafkaFlagStore store(config);
+  const auto start = SteadyClock::now();
+  EXPECT_THROW(store.load(), std::runtime_error);
+  EXPECT_LT(SteadyClock::now() - start, 30s);
+  EXPECT_TRUE(store.append(AuditRecord{}).has_value());  // not loaded: an error, not a crash
 }
 
 TEST(KafkaFlagStore, ChangeThroughOneInstanceReachesTheOther) {
