@@ -103,6 +103,16 @@ std::optional<std::chrono::microseconds> wait_for_revision(const FlagRegistry& r
   return std::nullopt;
 }
 
+// One processor instance's flag stack: its store on the shared topics, registry and catalog.
+struct Instance {
+  explicit Instance(const Topics& topics)
+      : store(store_config(topics, reports)), catalog(store, registry) {}
+  Reports reports;
+  KafkaFlagStore store;
+  FlagRegistry registry;
+  FlagCatalog catalog;
+};
+
 double millis(std::chrono::microseconds t) {
   return static_cast<double>(t.count()) / 1000.0;
 }
@@ -175,18 +185,12 @@ TEST(KafkaFlagStore, StartupErrorsAreExceptions) {
 
 TEST(KafkaFlagStore, ChangeThroughOneInstanceReachesTheOther) {
   Topics topics;
-  Reports reports_a;
-  Reports reports_b;
-  KafkaFlagStore store_a(store_config(topics, reports_a));
-  FlagRegistry registry_a;
-  FlagCatalog catalog_a(store_a, registry_a);
-  KafkaFlagStore store_b(store_config(topics, reports_b));
-  FlagRegistry registry_b;
-  FlagCatalog catalog_b(store_b, registry_b);
+  Instance a(topics);
+  Instance b(topics);
 
-  auto created = catalog_a.change(put("batch-patches-v1", 10, std::nullopt));
+  auto created = a.catalog.change(put("batch-patches-v1", 10, std::nullopt));
   ASSERT_EQ(created.status, ChangeStatus::applied) << created.detail;
-  ASSERT_TRUE(wait_for_revision(registry_b, "batch-patches-v1", 1, SteadyClock::now()));
+  ASSERT_TRUE(wait_for_revision(b.registry, "batch-patches-v1", 1, SteadyClock::now()));
 
   // Propagation: from the change request on A to B's registry publishing it (A's durable write,
   // B's fetch, B's dispatch and snapshot).
@@ -197,15 +201,15 @@ TEST(KafkaFlagStore, ChangeThroughOneInstanceReachesTheOther) {
   for (int i = 0; i < kChanges; ++i) {
     const int percentage = (i * 5) % 101;
     const auto start = SteadyClock::now();
-    auto changed = catalog_a.change(set_percentage("batch-patches-v1", percentage, revision));
+    auto changed = a.catalog.change(set_percentage("batch-patches-v1", percentage, revision));
     write.push_back(
         std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start));
     ASSERT_EQ(changed.status, ChangeStatus::applied) << changed.detail;
     revision = changed.flag->revision;
-    auto seen = wait_for_revision(registry_b, "batch-patches-v1", revision, start);
+    auto seen = wait_for_revision(b.registry, "batch-patches-v1", revision, start);
     ASSERT_TRUE(seen) << "revision " << revision << " never reached instance B";
     propagation.push_back(*seen);
-    EXPECT_EQ(registry_b.snapshot()->find("batch-patches-v1")->percentage, percentage);
+    EXPECT_EQ(b.registry.snapshot()->find("batch-patches-v1")->percentage, percentage);
     std::this_thread::sleep_for(20ms);  // an idle follower, as between real changes
   }
   std::sort(propagation.begin(), propagation.end());
@@ -217,17 +221,17 @@ TEST(KafkaFlagStore, ChangeThroughOneInstanceReachesTheOther) {
       millis(write[kChanges / 2]), millis(write.back()));
 
   // Instance A's own writes come back through its follower without republishing anything new.
-  EXPECT_EQ(catalog_a.get("batch-patches-v1"), catalog_b.get("batch-patches-v1"));
-  EXPECT_GE(store_a.followed_records(), static_cast<std::uint64_t>(kChanges));
+  EXPECT_EQ(a.catalog.get("batch-patches-v1"), b.catalog.get("batch-patches-v1"));
+  EXPECT_GE(a.store.followed_records(), static_cast<std::uint64_t>(kChanges));
 
   // And the other way round: a rollback on B (the runbook call, no revision) reaches A.
   ChangeRequest rollback = set_percentage("batch-patches-v1", 0, 0);
   rollback.fields.revision.reset();
-  auto rolled_back = catalog_b.change(rollback);
+  auto rolled_back = b.catalog.change(rollback);
   ASSERT_EQ(rolled_back.status, ChangeStatus::applied) << rolled_back.detail;
-  ASSERT_TRUE(wait_for_revision(registry_a, "batch-patches-v1", rolled_back.flag->revision,
+  ASSERT_TRUE(wait_for_revision(a.registry, "batch-patches-v1", rolled_back.flag->revision,
                                 SteadyClock::now()));
-  EXPECT_EQ(registry_a.snapshot()->find("batch-patches-v1")->percentage, 0);
+  EXPECT_EQ(a.registry.snapshot()->find("batch-patches-v1")->percentage, 0);
 }
 
 TEST(KafkaFlagStore, HistorySurvivesARestart) {
@@ -270,44 +274,38 @@ TEST(KafkaFlagStore, HistorySurvivesARestart) {
 
 TEST(KafkaFlagStore, StaleRevisionAcrossInstancesIsRefused) {
   Topics topics;
-  Reports reports_a;
-  Reports reports_b;
-  KafkaFlagStore store_a(store_config(topics, reports_a));
-  FlagRegistry registry_a;
-  FlagCatalog catalog_a(store_a, registry_a);
-  KafkaFlagStore store_b(store_config(topics, reports_b));
-  FlagRegistry registry_b;
-  FlagCatalog catalog_b(store_b, registry_b);
-  ASSERT_EQ(catalog_a.change(put("f", 10, std::nullopt)).status, ChangeStatus::applied);
-  ASSERT_TRUE(wait_for_revision(registry_b, "f", 1, SteadyClock::now()));
+  Instance a(topics);
+  Instance b(topics);
+  ASSERT_EQ(a.catalog.change(put("f", 10, std::nullopt)).status, ChangeStatus::applied);
+  ASSERT_TRUE(wait_for_revision(b.registry, "f", 1, SteadyClock::now()));
 
   // Both instances accept a change based on revision 1; B asks right after A wrote revision 2,
   // before (or while) B's follower delivers it. Either B's catalog or B's store refuses it.
-  ASSERT_EQ(catalog_a.change(set_percentage("f", 25, 1)).status, ChangeStatus::applied);
-  auto stale = catalog_b.change(set_percentage("f", 50, 1));
+  ASSERT_EQ(a.catalog.change(set_percentage("f", 25, 1)).status, ChangeStatus::applied);
+  auto stale = b.catalog.change(set_percentage("f", 50, 1));
   EXPECT_EQ(stale.status, ChangeStatus::stale_revision) << stale.detail;
 
   // The store's own check, without the catalog's: a record for revision 2 after revision 2 exists.
-  FlagDefinition after = *catalog_a.get("f");
+  FlagDefinition after = *a.catalog.get("f");
   after.percentage = 75;
   AuditRecord record{"f", 2, after.updated_at, "carol", "late", "update", std::nullopt, after};
-  auto error = store_b.append(record);
+  auto error = b.store.append(record);
   ASSERT_TRUE(error);
   EXPECT_TRUE(error->starts_with(kRevisionConflict)) << *error;
   EXPECT_NE(error->find("revision 2"), std::string::npos) << *error;
 
   // Nothing of B's attempts reached A, the topic or the trail.
-  ASSERT_TRUE(wait_for_revision(registry_b, "f", 2, SteadyClock::now()));
-  EXPECT_EQ(registry_a.snapshot()->find("f")->percentage, 25);
-  EXPECT_EQ(registry_b.snapshot()->find("f")->percentage, 25);
-  EXPECT_EQ(catalog_b.history("f")->size(), 2u);
+  ASSERT_TRUE(wait_for_revision(b.registry, "f", 2, SteadyClock::now()));
+  EXPECT_EQ(a.registry.snapshot()->find("f")->percentage, 25);
+  EXPECT_EQ(b.registry.snapshot()->find("f")->percentage, 25);
+  EXPECT_EQ(b.catalog.history("f")->size(), 2u);
 
   // A declaration racing another instance's is not a startup error.
-  ASSERT_EQ(catalog_a.change(put("g", 5, std::nullopt)).status, ChangeStatus::applied);
+  ASSERT_EQ(a.catalog.change(put("g", 5, std::nullopt)).status, ChangeStatus::applied);
   // B may not have it yet: declare then must not throw, and never overwrites.
-  EXPECT_NO_THROW(catalog_b.declare({declared("g", 99)}));
-  ASSERT_TRUE(wait_for_revision(registry_b, "g", 1, SteadyClock::now()));
-  EXPECT_EQ(registry_b.snapshot()->find("g")->percentage, 5);
+  EXPECT_NO_THROW(b.catalog.declare({declared("g", 99)}));
+  ASSERT_TRUE(wait_for_revision(b.registry, "g", 1, SteadyClock::now()));
+  EXPECT_EQ(b.registry.snapshot()->find("g")->percentage, 5);
 }
 
 }  // namespace
