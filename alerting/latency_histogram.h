@@ -1,5 +1,5 @@
 // A fixed-size log-bucketed latency histogram: O(1) record without allocation, quantiles within
-// about 4.5% (eight buckets per doubling), mergeable, so sliding windows can sum time slots.
+// one bucket (eight per doubling: 9% wide), mergeable, so sliding windows can sum time slots.
 #pragma once
 
 #include <array>

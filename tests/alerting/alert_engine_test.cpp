@@ -71,12 +71,13 @@ TEST(AlertEngine, WarningAndCriticalAreSeparateAlerts) {
   EXPECT_NE(find(events, "PatchstreamSuccessRateLow", Severity::warning), nullptr);
   EXPECT_FALSE(warning->triggers_rollback());
   EXPECT_FALSE(engine.critical_firing_for_pipeline());
+  const std::string warning_key = warning->key;
 
   feed(engine, Route::pipeline, 50, 50, kT0 + 1s);  // 58 of 150: critical as well
   events = engine.evaluate(kT0 + 1s);
   const AlertEvent* critical = find(events, kErrorRate, Severity::critical);
   ASSERT_NE(critical, nullptr);
-  EXPECT_NE(critical->key, warning->key);
+  EXPECT_NE(critical->key, warning_key);
   EXPECT_TRUE(critical->triggers_rollback());
   EXPECT_TRUE(engine.critical_firing_for_pipeline());
   // The warning was just sent: not again before the resend interval.
