@@ -3,6 +3,7 @@
 #
 # Usage:
 #   scripts/kafka-broker.sh fetch                  fill the jar cache (Maven Central, once)
+#   scripts/kafka-broker.sh resume DIR             restart a stopped broker on its data and ports
 #   scripts/kafka-broker.sh start DIR              start a broker+controller on free loopback ports;
 #                                                  writes DIR/bootstrap (host:port) and DIR/pid
 #   scripts/kafka-broker.sh stop DIR               SIGTERM, wait, SIGKILL as a last resort
@@ -191,6 +192,12 @@ start_once() {
     die "formatting KRaft storage failed (see $dir/format.out)"
   fi
 
+  launch "$dir" "127.0.0.1:$bport"
+}
+
+# Starts the broker on DIR's existing configuration and storage and waits until it answers.
+launch() {
+  local dir=$1 bootstrap=$2 pid deadline
   # setsid + redirected fds: the broker must not hold the caller's (CTest's) pipes open or share its signals.
   # shellcheck disable=SC2086
   setsid java $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
@@ -198,7 +205,6 @@ start_once() {
     -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" </dev/null >"$dir/kafka.out" 2>&1 &
   pid=$!
   echo "$pid" >"$dir/pid"
-  bootstrap="127.0.0.1:$bport"
 
   deadline=$((SECONDS + START_TIMEOUT))
   while ((SECONDS < deadline)); do
@@ -220,6 +226,17 @@ start_once() {
   failed_start "$dir" "broker did not answer on $bootstrap within ${START_TIMEOUT}s"
   stop "$dir" || true
   return 1
+}
+
+# Restarts a stopped broker on its own data and ports (for broker-fault tests).
+resume() {
+  local dir=$1 bport
+  [[ -f "$dir/server.properties" ]] || die "no broker configuration in $dir"
+  dir=$(cd "$dir" && pwd)
+  if broker_pid "$dir" >/dev/null; then die "a broker is already running in $dir"; fi
+  bport=$(sed -n 's|^advertised.listeners=PLAINTEXT://127.0.0.1:||p' "$dir/server.properties")
+  launch "$dir" "127.0.0.1:$bport" || die "the broker did not come back in $dir"
+  log "broker resumed at $(cat "$dir/bootstrap")"
 }
 
 start() {
@@ -312,6 +329,7 @@ case "$cmd" in
 fetch) fetch && echo "$LIBS" ;;
 start) (($# == 2)) || usage && start "$2" ;;
 stop) (($# == 2)) || usage && stop "$2" ;;
+resume) (($# == 2)) || usage && resume "$2" ;;
 status) (($# == 2)) || usage && status "$2" ;;
 create-topics) (($# >= 3)) || usage && create_topics "$2" "${@:3}" ;;
 *) usage ;;

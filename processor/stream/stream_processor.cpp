@@ -28,6 +28,7 @@ struct StreamProcessor::Loop {
   bool fatal = false;
   std::size_t pending = 0;  // events since the last commit
   Clock::time_point batch_started{};
+  Clock::time_point last_broker_ok = Clock::now();
 
   void fail(const kafka::KafkaError& e, std::string_view during) {
     p.log_.error("fatal Kafka error: exiting so the supervisor restarts the instance",
@@ -76,6 +77,11 @@ struct StreamProcessor::Loop {
     }
     const auto started = Clock::now();
     const std::size_t events = pending;
+    p.health_.commit_started_ms.store(HealthState::now_ms());
+    struct CommitDone {
+      HealthState& h;
+      ~CommitDone() { h.commit_started_ms.store(0); }
+    } done{p.health_};
     if (p.settings_.exactly_once) {
       const auto offsets = positions();
       auto group = consumer->group_metadata();
@@ -112,6 +118,7 @@ struct StreamProcessor::Loop {
     }
     pending = 0;
     p.health_.broker_answered();
+    last_broker_ok = Clock::now();
     if (p.observer_.on_commit) p.observer_.on_commit(events, Clock::now() - started);
   }
 
@@ -174,10 +181,16 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
   Loop loop{*this, std::nullopt, std::nullopt};
   kafka::ClientHooks hooks;
   hooks.on_error = [this](const kafka::KafkaError& e) {
+    // librdkafka reports lost connectivity here; readiness follows it until a round trip succeeds.
+    if (e.code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || e.code == RD_KAFKA_RESP_ERR__TRANSPORT ||
+        e.code == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      health_.broker_lost();
+    }
     log_.warn("kafka client error", {{"error", e.to_string()}});
   };
   hooks.on_log = [this](int level, std::string_view facility, std::string_view message) {
     if (level <= 4) log_.warn("librdkafka", {{"facility", facility}, {"detail", message}});
+    if (facility == "FAIL") health_.broker_lost();  // a broker connection failed
   };
 
   kafka::KafkaConfig producer_config = settings_.kafka;
@@ -241,6 +254,7 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
       log_.warn("consumer error", {{"error", polled.error().to_string()}});
     } else if (auto& message = polled.value()) {
       health_.broker_answered();
+      loop.last_broker_ok = Clock::now();
       if (loop.pending == 0) loop.batch_started = Clock::now();
       if (!loop.begin()) break;
       const auto headers = message->headers();
@@ -261,6 +275,16 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
     loop.producer->poll(0ms);
     if (Clock::now() - last_tick >= 100ms) {
       last_tick = Clock::now();
+      // Readiness needs evidence: without a successful commit or message for a second, ask the
+      // group coordinator (one small round trip; it only blocks while the broker is away).
+      if (Clock::now() - loop.last_broker_ok >= 1s) {
+        if (loop.consumer->committed(500ms).ok()) {
+          health_.broker_answered();
+          loop.last_broker_ok = Clock::now();
+        } else {
+          health_.broker_lost();
+        }
+      }
       if (observer_.on_tick) observer_.on_tick();
     }
   }

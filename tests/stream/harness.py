@@ -90,13 +90,12 @@ class Processor:
         self.dir = workdir / instance
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config = self.dir / "patchstream.toml"
-        kafka_lines = "\n".join(f'"{k}" = "{v}"' for k, v in (kafka_extra or {}).items())
+        kafka = {"session.timeout.ms": "6000", "transaction.timeout.ms": "10000", **(kafka_extra or {})}
+        kafka_lines = "\n".join(f'"{k}" = "{v}"' for k, v in kafka.items())
         self.config.write_text(f"""
 instance_id = "{instance}"
 [kafka]
 "bootstrap.servers" = "{bootstrap()}"
-"session.timeout.ms" = "6000"
-"transaction.timeout.ms" = "10000"
 {kafka_lines}
 [topics]
 input = "{topics.input}"
