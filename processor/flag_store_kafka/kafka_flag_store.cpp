@@ -143,20 +143,28 @@ class TopicReader {
     return polled;
   }
 
-  // The next offset to be written in each partition (one broker round trip per partition).
+  // Where a read_committed reader ends in each partition (the last stable offset). Retried until
+  // `timeout`: right after a topic is created its leader may not serve offsets yet.
   kafka::Result<std::vector<int64_t>> high_watermarks(const std::string& topic, int partitions,
                                                       std::chrono::milliseconds timeout) const {
+    const auto deadline = SteadyClock::now() + timeout;
     std::vector<int64_t> highs;
-    for (int32_t p = 0; p < partitions; ++p) {
+    for (int32_t p = 0; p < partitions;) {
       int64_t low = 0;
       int64_t high = 0;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
       const auto err = rd_kafka_query_watermark_offsets(consumer_.get(), topic.c_str(), p, &low,
-                                                        &high, to_ms(timeout));
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                                                        &high, to_ms(std::max(left, 100ms)));
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        highs.push_back(high);
+        ++p;
+      } else if (SteadyClock::now() >= deadline) {
         return kafka::KafkaError::from_code(
             err, "high watermark of " + topic + "[" + std::to_string(p) + "]", consumer_.get());
+      } else {
+        std::this_thread::sleep_for(50ms);
       }
-      highs.push_back(high);
     }
     return highs;
   }
@@ -185,10 +193,7 @@ struct KafkaFlagStore::State {
   kafka::KafkaConfig settings;  // connection settings only
   kafka::ClientHooks hooks;
 
-  // Writes: one append at a time.
-  std::mutex append_mutex;
-  std::optional<kafka::Producer> producer;
-  std::vector<TopicPtr> producer_topics;  // of `producer`; destroyed before it
+  std::mutex append_mutex;  // one append at a time
 
   // The follower. `current`, `positions`, `followed` are guarded by `mutex`.
   std::optional<TopicReader> follower;
@@ -237,13 +242,19 @@ struct KafkaFlagStore::State {
     }
   }
 
-  kafka::Result<kafka::Producer> make_producer() const {
-    kafka::KafkaConfig producer_settings = settings;
-    producer_settings["acks"] = "all";
-    producer_settings["linger.ms"] = "0";  // a flag change is one record: send it now
-    // A delivery report, success or failure, arrives within append()'s wait.
-    producer_settings["message.timeout.ms"] = std::to_string(config.timeout.count());
-    return kafka::Producer::idempotent(producer_settings, hooks);
+  // Every instance writes a flag through the same transactional id, so starting a write fences
+  // (aborts) another instance's unfinished write of that flag, and of two overlapping writes at
+  // most one commits.
+  kafka::Result<kafka::Producer> make_writer(std::string_view flag) const {
+    kafka::KafkaConfig writer_settings = settings;
+    writer_settings["acks"] = "all";
+    writer_settings["linger.ms"] = "0";  // two records, then the commit: send them now
+    writer_settings["message.timeout.ms"] = std::to_string(config.timeout.count());
+    // How long an instance that dies mid-write can hold back every follower (read_committed).
+    writer_settings["transaction.timeout.ms"] = std::to_string((config.timeout + 5s).count());
+    return kafka::Producer::transactional(
+        writer_settings, config.writer_id_prefix + config.flags_topic + "/" + std::string(flag),
+        hooks);
   }
 
   kafka::Result<TopicReader> open_reader(const std::string& topic, int partitions) const {
@@ -357,42 +368,6 @@ struct KafkaFlagStore::State {
     }
     return std::nullopt;
   }
-
-  std::optional<std::string> know_topics() {
-    producer_topics.clear();
-    for (const auto* topic : {&config.audit_topic, &config.flags_topic}) {
-      auto known = known_topic(producer->get(), *topic, config.timeout);
-      if (!known) return known.error().to_string();
-      producer_topics.push_back(std::move(known).value());
-    }
-    return std::nullopt;
-  }
-
-  // Produces one record and waits for its delivery report.
-  std::optional<std::string> deliver(const std::string& topic, std::string_view key,
-                                     const std::string& value, std::string_view what) {
-    if (auto fatal = producer->fatal_error()) {
-      report("recreating the producer after a fatal error: " + fatal->to_string());
-      auto fresh = make_producer();
-      if (!fresh) return std::string(what) + " not stored: " + fresh.error().to_string();
-      producer_topics.clear();
-      producer.emplace(std::move(fresh).value());
-      if (auto error = know_topics()) return std::string(what) + " not stored: " + *error;
-    }
-    producer->reset_deliveries();
-    auto produced = producer->produce(topic, key, value);
-    if (!produced) return std::string(what) + " not stored: " + produced.error().to_string();
-    auto flushed = producer->flush(config.timeout + 2s);
-    const auto& deliveries = producer->deliveries();
-    if (deliveries.failed > 0 && deliveries.first_failure) {
-      return std::string(what) + " not stored: " + deliveries.first_failure->to_string();
-    }
-    if (!flushed || deliveries.delivered == 0) {
-      return std::string(what) + " not confirmed by " + topic + " within " +
-             std::to_string(config.timeout.count()) + " ms (it may still be stored)";
-    }
-    return std::nullopt;
-  }
 };
 
 KafkaFlagStore::KafkaFlagStore(KafkaFlagStoreConfig config)
@@ -407,11 +382,9 @@ KafkaFlagStore::KafkaFlagStore(KafkaFlagStoreConfig config)
   if (!s.settings.contains("bootstrap.servers") && !s.settings.contains("metadata.broker.list")) {
     throw std::invalid_argument("the Kafka flag store needs kafka.bootstrap.servers");
   }
-  auto producer = s.make_producer();
-  if (!producer) {
-    throw std::runtime_error("Kafka flag store producer: " + producer.error().to_string());
+  if (s.config.writer_id_prefix.empty() || s.config.reader_group.empty()) {
+    throw std::invalid_argument("the Kafka flag store needs a writer id prefix and a reader group");
   }
-  s.producer.emplace(std::move(producer).value());
 }
 
 KafkaFlagStore::~KafkaFlagStore() {
@@ -454,9 +427,6 @@ std::vector<FlagDefinition> KafkaFlagStore::load() {
   s.flag_partitions = flag_partitions.value();
   s.audit_partitions = audit_partitions.value();
   s.positions.assign(static_cast<std::size_t>(s.flag_partitions), 0);
-  if (auto error = s.know_topics()) {
-    throw std::runtime_error("Kafka flag store: producer metadata: " + *error);
-  }
 
   auto reader = s.open_reader(s.config.flags_topic, s.flag_partitions);
   if (!reader) fail("reader of " + s.config.flags_topic, reader.error());
@@ -501,6 +471,20 @@ std::optional<std::string> KafkaFlagStore::append(const AuditRecord& record) {
   auto& s = *state_;
   if (!s.loaded) return "the Kafka flag store is not loaded";
   std::lock_guard append_lock(s.append_mutex);
+  const auto not_stored = [](const kafka::KafkaError& error) {
+    return "flag change not stored: " + error.to_string();
+  };
+  auto writer = s.make_writer(record.flag);
+  if (!writer) return not_stored(writer.error());
+  // From here to the commit, another instance starting a write of this flag fences this one.
+  if (auto init = writer->init_transactions(s.config.timeout); !init)
+    return not_stored(init.error());
+  std::vector<TopicPtr> known;  // before the first produce; released before `writer`
+  for (const auto* topic : {&s.config.audit_topic, &s.config.flags_topic}) {
+    auto handle = known_topic(writer->get(), *topic, s.config.timeout);
+    if (!handle) return not_stored(handle.error());
+    known.push_back(std::move(handle).value());
+  }
   if (auto error = s.catch_up()) return error;
   {
     std::lock_guard lock(s.mutex);
@@ -513,17 +497,23 @@ std::optional<std::string> KafkaFlagStore::append(const AuditRecord& record) {
              std::to_string(record.revision);
     }
   }
-  // The audit record first: if the definition then fails, the trail shows an attempt that did not
-  // take effect, rather than an effect without a trail.
-  if (auto error =
-          s.deliver(s.config.audit_topic, record.flag, to_json(record).dump(), "audit record")) {
-    return error;
+  // The audit record and the definition commit together or not at all.
+  if (auto begun = writer->begin_transaction(); !begun) return not_stored(begun.error());
+  auto produced = writer->produce(s.config.audit_topic, record.flag, to_json(record).dump());
+  if (produced) {
+    produced = writer->produce(s.config.flags_topic, record.flag, to_json(record.after).dump());
   }
-  if (auto error = s.deliver(s.config.flags_topic, record.flag, to_json(record.after).dump(),
-                             "flag definition")) {
-    return *error + " (its audit record was stored)";
+  auto committed = produced ? writer->commit_transaction(s.config.timeout + 2s) : produced;
+  if (committed) return std::nullopt;
+  const auto& error = committed.error();
+  if (!error.fatal) (void)writer->abort_transaction(s.config.timeout);
+  if (error.code == RD_KAFKA_RESP_ERR__FENCED || error.code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+      error.code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+    return std::string(kRevisionConflict) + "another instance wrote flag '" + record.flag +
+           "' at the same time; this change was not stored";
   }
-  return std::nullopt;
+  return not_stored(error) +
+         (error.timed_out() ? " (not confirmed in time; it may still land)" : "");
 }
 
 std::vector<AuditRecord> KafkaFlagStore::history(std::string_view flag) const {

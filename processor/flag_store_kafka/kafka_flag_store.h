@@ -37,6 +37,9 @@ struct KafkaFlagStoreConfig {
   // is committed (so instances never split partitions), but clusters with ACLs must let the
   // store's principal describe it.
   std::string reader_group = "patchstream-flag-store-reader";
+  // Writes of flag F go through transactional id <prefix><flags_topic>/F, shared by all instances
+  // (clusters with ACLs: allow Write on transactional ids with this prefix).
+  std::string writer_id_prefix = "patchstream-flags/";
 };
 
 // load() creates missing topics, reads the flags topic up to the high watermark of every partition
@@ -48,13 +51,16 @@ struct KafkaFlagStoreConfig {
 // for the follower without deadlock. A listener set after load() first gets every current
 // definition, so nothing read between load() and registration is missed.
 //
-// append() catches the follower up to the flags topic's high watermark, refuses the record (error
-// starting with kRevisionConflict) when the topic already holds that revision of the flag or a
-// newer one, then writes the audit record and then the definition with an idempotent producer
-// (acks=all) and waits for both deliveries. What remains racy is in docs/KAFKA-FLAG-STORE.md.
+// append() writes through a transactional id shared by every instance for that flag, so starting
+// a write fences another instance's unfinished write of the same flag. It then catches the
+// follower up to the flags topic's end and refuses the record (error starting with
+// kRevisionConflict) when the topic already holds that revision of the flag or a newer one.
+// Otherwise it commits the audit record and the definition in one transaction (acks=all) before
+// returning. docs/KAFKA-FLAG-STORE.md has the details and what remains.
 class KafkaFlagStore final : public FlagStore {
  public:
-  // Creates the clients; throws std::runtime_error on invalid settings (a startup error).
+  // Checks the settings (throws std::invalid_argument); the clients are made by load() and
+  // append().
   explicit KafkaFlagStore(KafkaFlagStoreConfig config);
   ~KafkaFlagStore() override;
   KafkaFlagStore(const KafkaFlagStore&) = delete;
