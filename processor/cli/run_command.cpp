@@ -11,13 +11,17 @@
 #include "admin/http_server.h"
 #include "admin/router.h"
 #include "config/processor_config.h"
+#include "flag_store_kafka/kafka_flag_store.h"
 #include "flags/file_flag_store.h"
 #include "flags/flag_catalog.h"
 #include "flags/flag_registry.h"
 #include "logging/logger.h"
+#include "metrics/metrics_route.h"
+#include "metrics/processor_metrics.h"
 #include "stream/event_router.h"
 #include "stream/health.h"
 #include "stream/stream_processor.h"
+#include "stream/telemetry.h"
 
 namespace patchstream {
 namespace {
@@ -54,9 +58,13 @@ void add_health_routes(admin::Router& router, const HealthState& health) {
   });
 }
 
-std::unique_ptr<flags::FlagStore> make_flag_store(const ProcessorConfig& config) {
+std::unique_ptr<flags::FlagStore> make_flag_store(const ProcessorConfig& config, Logger& log) {
   if (config.flags.store == FlagStoreKind::kafka) {
-    throw ConfigError("flags.store: the kafka flag store is not built into this binary yet");
+    // Every instance reads the compacted flags topic and follows it: a change reaches all of them.
+    return flags::make_kafka_flag_store(config.kafka, config.topics.flags, config.topics.flag_audit,
+                                        [&log](std::string_view message) {
+                                          log.warn("flag store", {{"error", message}});
+                                        });
   }
   flags::FileFlagStoreConfig store_config;
   store_config.directory = config.flags.directory;
@@ -69,15 +77,19 @@ int run(const RunOptions& options) {
   HealthState health;
 
   flags::FlagRegistry registry;
-  auto store = make_flag_store(config);
+  auto store = make_flag_store(config, log);
   flags::FlagCatalog catalog(*store, registry);
   for (const auto& name : catalog.declare(config.flags.declare)) {
     log.info("flag declared from the configuration", {{"flag", name}});
   }
   health.flags_loaded.store(true);
 
+  auto prometheus_registry = std::make_shared<prometheus::Registry>();
+  metrics::ProcessorMetrics metrics(prometheus_registry);
+
   admin::Router router;
   add_health_routes(router, health);
+  metrics::add_metrics_route(router, prometheus_registry);
   admin::FlagRoutesConfig flag_routes;
   flag_routes.token = admin::load_admin_token(config.admin_auth);
   if (!flag_routes.token)
@@ -115,7 +127,16 @@ int run(const RunOptions& options) {
                         config.processing.commit_every_events,
                         config.processing.commit_every,
                         config.processing.shutdown_timeout};
-  StreamProcessor processor(stream, event_router, log, health);
+  Telemetry telemetry({config.instance_id, config.processing.flag, config.topics.metrics,
+                       config.topics.alerts, config.metrics_interval, config.alerts},
+                      metrics, catalog, registry, log);
+  StreamObserver observer;
+  observer.on_output = [&telemetry](const OutputRecord& out) { telemetry.on_output(out); };
+  observer.on_tick = [&telemetry](const Emit& emit, std::uint64_t lag, std::size_t in_flight,
+                                  double txn_age) {
+    telemetry.on_tick(emit, lag, in_flight, txn_age);
+  };
+  StreamProcessor processor(stream, event_router, log, health, observer);
   const int code = processor.run(stop);
 
   signal_io.stop();

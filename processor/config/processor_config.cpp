@@ -49,6 +49,16 @@ Int parse_int(const std::string& key, const std::string& text, Int min, Int max)
   return v;
 }
 
+double parse_double(const std::string& key, const std::string& text, double min, double max) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(v >= min && v <= max)) {
+    throw ConfigError(key + ": expected a number in " + std::to_string(min) + ".." +
+                      std::to_string(max) + ", got '" + text + "'");
+  }
+  return v;
+}
+
 bool parse_bool(const std::string& key, const std::string& text) {
   if (text == "true") return true;
   if (text == "false") return false;
@@ -162,6 +172,36 @@ std::map<std::string, Setter> setters() {
   s["metrics.interval_ms"] = [](auto& c, auto& k, auto& v) {
     c.metrics_interval = std::chrono::milliseconds(parse_int<int>(k, v, 100, 3'600'000));
   };
+  using alerting::Duration;
+  const auto alert_ms = [&](const char* name, Duration alerting::AlertConfig::*field) {
+    s[std::string("alerts.") + name] = [field](auto& c, auto& k, auto& v) {
+      c.alerts.*field = Duration(parse_int<std::int64_t>(k, v, 1, 86'400'000));
+    };
+  };
+  alert_ms("window_ms", &alerting::AlertConfig::window);
+  alert_ms("resend_interval_ms", &alerting::AlertConfig::resend_interval);
+  alert_ms("stall_after_ms", &alerting::AlertConfig::stall_after);
+  alert_ms("lag_window_ms", &alerting::AlertConfig::lag_window);
+  alert_ms("memory_warmup_ms", &alerting::AlertConfig::memory_warmup);
+  s["alerts.window_slots"] = [](auto& c, auto& k, auto& v) {
+    c.alerts.window_slots = parse_int<int>(k, v, 1, 3600);
+  };
+  s["alerts.min_samples"] = [](auto& c, auto& k, auto& v) {
+    c.alerts.min_samples = parse_int<std::uint64_t>(k, v, 1, 1'000'000'000);
+  };
+  const auto level = [&](const char* name, alerting::Levels<double> alerting::AlertConfig::*field,
+                         double scale, double max) {
+    s[std::string("alerts.") + name + "_warning"] = [=](auto& c, auto& k, auto& v) {
+      (c.alerts.*field).warning = parse_double(k, v, 0, max) * scale;
+    };
+    s[std::string("alerts.") + name + "_critical"] = [=](auto& c, auto& k, auto& v) {
+      (c.alerts.*field).critical = parse_double(k, v, 0, max) * scale;
+    };
+  };
+  level("error_rate", &alerting::AlertConfig::error_rate, 1, 1);
+  level("success_rate", &alerting::AlertConfig::success_rate, 1, 1);
+  level("latency_p95_ms", &alerting::AlertConfig::latency_p95, 0.001, 3'600'000);
+  level("latency_p99_ms", &alerting::AlertConfig::latency_p99, 0.001, 3'600'000);
   return s;
 }
 

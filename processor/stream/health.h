@@ -11,7 +11,7 @@ struct HealthState {
   std::atomic<bool> running{true};  // false once shutdown began (alive, not ready)
   std::atomic<bool> flags_loaded{false};
   std::atomic<int> assigned_partitions{0};
-  std::atomic<bool> broker_down{true};     // until the first round trip; again on transport errors
+  std::atomic<bool> broker_down{true};  // until the first round trip; again on transport errors
   std::atomic<std::int64_t> events_total{0};
   std::atomic<std::int64_t> commit_started_ms{0};  // steady-clock ms; 0 when no commit is running
 

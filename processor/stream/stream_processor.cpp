@@ -122,6 +122,18 @@ struct StreamProcessor::Loop {
     if (p.observer_.on_commit) p.observer_.on_commit(events, Clock::now() - started);
   }
 
+  std::uint64_t total_lag() {
+    std::uint64_t lag = 0;
+    auto r = consumer->positions();
+    if (!r.ok()) return lag;
+    for (const auto& tp : r.value()) {
+      auto w = consumer->cached_watermarks(tp.topic, tp.partition);
+      if (w.ok() && tp.offset >= 0 && w.value().second > tp.offset)
+        lag += static_cast<std::uint64_t>(w.value().second - tp.offset);
+    }
+    return lag;
+  }
+
   bool begin() {
     if (!p.settings_.exactly_once || txn_open) return true;
     auto s = producer->begin_transaction();
@@ -244,6 +256,19 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
              {"delivery", settings_.exactly_once ? "exactly-once" : "at-least-once"}});
 
   auto last_tick = Clock::now();
+  auto last_lag = Clock::now();
+  std::uint64_t lag = 0;
+  // Periodic records join the current transaction, so they commit with the events around them.
+  const Emit emit = [&loop](std::string_view topic, std::string_view key, std::string_view value,
+                            std::span<const kafka::HeaderView> headers) {
+    if (loop.fatal || !loop.begin()) return;
+    OutputRecord record;
+    record.topic = topic;
+    record.key = key;
+    record.value = value;
+    record.headers = headers;
+    if (loop.produce(record)) ++loop.pending;
+  };
   while (!stop.load(std::memory_order_relaxed) && !loop.fatal) {
     auto polled = loop.consumer->poll(20ms);
     if (!polled.ok()) {
@@ -285,7 +310,16 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
           health_.broker_lost();
         }
       }
-      if (observer_.on_tick) observer_.on_tick();
+      if (Clock::now() - last_lag >= 1s) {
+        last_lag = Clock::now();
+        lag = loop.total_lag();
+      }
+      if (observer_.on_tick) {
+        const double age =
+            loop.txn_open ? std::chrono::duration<double>(Clock::now() - loop.batch_started).count()
+                          : 0.0;
+        observer_.on_tick(emit, lag, loop.pending, age);
+      }
     }
   }
 

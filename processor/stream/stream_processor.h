@@ -9,6 +9,7 @@
 
 #include "kafka/config.h"
 #include "logging/logger.h"
+#include "stream/emit.h"
 #include "stream/event_router.h"
 #include "stream/health.h"
 
@@ -30,7 +31,10 @@ struct StreamObserver {
   std::function<void(const OutputRecord&)> on_output;
   std::function<void(std::size_t events, std::chrono::steady_clock::duration took)> on_commit;
   std::function<void()> on_abort;
-  std::function<void()> on_tick;  // about every 100 ms, for periodic work on the loop thread
+  // About every 100 ms: `lag` is records behind the end over the assignment (refreshed each
+  // second), `in_flight` events not yet committed, `txn_age` seconds the transaction is open.
+  std::function<void(const Emit& emit, std::uint64_t lag, std::size_t in_flight, double txn_age)>
+      on_tick;
 };
 
 class StreamProcessor {

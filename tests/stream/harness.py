@@ -84,7 +84,8 @@ class Processor:
     """One `patchstream run` instance with its own config file, flag directory and admin port."""
 
     def __init__(self, topics: Topics, workdir: Path, instance: str = "i1", percentage: int = 50,
-                 kafka_extra: dict | None = None, commit_events: int = 500):
+                 kafka_extra: dict | None = None, commit_events: int = 500, extra_toml: str = "",
+                 auto_rollback: bool = False, flag_store: str = "file"):
         self.topics, self.instance = topics, instance
         self.port = free_port()
         self.dir = workdir / instance
@@ -114,11 +115,14 @@ commit_every_ms = 100
 listen = "127.0.0.1:{self.port}"
 token_env = "PATCHSTREAM_TEST_TOKEN"
 [flags]
+store = "{flag_store}"
 directory = "{self.dir / 'flags'}"
+{extra_toml}
 [[flags.declare]]
 name = "batch-patches-v1"
 enabled = true
 percentage = {percentage}
+auto_rollback = {"true" if auto_rollback else "false"}
 """)
         self.proc = None
         self.log = self.dir / "log.jsonl"

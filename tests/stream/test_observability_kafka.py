@@ -1,0 +1,99 @@
+"""Metrics, metric events, alert events and guarded rollout on the real broker."""
+import json
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from harness import ROOT, Processor, Topics, consume, make_batches, produce
+
+SCHEMAS = ROOT / "schemas"
+
+
+def schema(name):
+    return json.loads((SCHEMAS / name).read_text())
+
+
+def test_metrics_scrape_is_clean_and_metric_events_match_their_schema(tmp_path):
+    topics = Topics()
+    proc = Processor(topics, tmp_path, extra_toml="[metrics]\ninterval_ms = 1000").start()
+    produce(topics.input, make_batches(500, 100, seed=3))
+    deadline = time.time() + 30
+    events = []
+    while time.time() < deadline and not events:
+        events = [json.loads(r["payload"]) for r in consume(topics.metrics)]
+        time.sleep(0.5)
+    with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    assert proc.stop() == 0
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert 'patchstream_batches_total{route="pipeline",status="applied"}' in text
+    assert "patchstream_flag_percentage" in text and "process_resident_memory_bytes" in text
+    assert events, "no metric event was published"
+    validator = jsonschema.Draft202012Validator(schema("metric-event.schema.json"))
+    for e in events:
+        validator.validate(e)
+    assert sum(e["routes"]["pipeline"]["batches"]["applied"] for e in events) >= 0
+
+
+def flag_percentage(proc) -> int:
+    status, body = proc.admin("GET", "/admin/flags/batch-patches-v1")
+    assert status == 200, body
+    return body["percentage"]
+
+
+def test_flag_change_reaches_the_other_instance_within_a_second(tmp_path):
+    topics = Topics()
+    a = Processor(topics, tmp_path, instance="fa", percentage=10, flag_store="kafka").start()
+    b = Processor(topics, tmp_path, instance="fb", percentage=10, flag_store="kafka").start()
+    delays = []
+    for pct in (25, 50, 100, 0, 10):
+        _, current = a.admin("GET", "/admin/flags/batch-patches-v1")
+        t0 = time.time()
+        status, body = a.admin("POST", "/admin/flags/batch-patches-v1",
+                               {"percentage": pct, "revision": current["revision"], "reason": "test"})
+        assert status == 200, body
+        while flag_percentage(b) != pct:
+            assert time.time() - t0 < 5, "change did not reach instance b"
+            time.sleep(0.005)
+        delays.append(time.time() - t0)
+    assert a.stop() == 0 and b.stop() == 0
+    print(f"flag propagation a→b: max {max(delays)*1000:.0f} ms, all {[round(d*1000) for d in delays]} ms")
+    assert max(delays) < 1.0
+
+
+def test_auto_rollback_on_critical_pipeline_alert(tmp_path):
+    topics = Topics()
+    alerts = """[alerts]
+window_ms = 5000
+window_slots = 5
+min_samples = 20
+resend_interval_ms = 2000"""
+    a = Processor(topics, tmp_path, instance="ra", percentage=50, auto_rollback=True,
+                  flag_store="kafka", extra_toml=alerts, commit_events=100).start()
+    b = Processor(topics, tmp_path, instance="rb", percentage=50, auto_rollback=True,
+                  flag_store="kafka", extra_toml=alerts, commit_events=100).start()
+    produce(topics.input, make_batches(300, 300, seed=5, invalid_ratio=0, undecodable_ratio=0))
+    time.sleep(2)
+    assert flag_percentage(a) == 50
+    t0 = time.time()
+    failing = make_batches(600, 300, seed=6, invalid_ratio=1.0, undecodable_ratio=0)
+    produce(topics.input, [(k, v.replace('"b-', '"fail-b-')) for k, v in failing])
+    while flag_percentage(a) != 0 or flag_percentage(b) != 0:
+        assert time.time() - t0 < 30, "no auto-rollback"
+        time.sleep(0.05)
+    took = time.time() - t0
+    print(f"auto-rollback: first failing batch → flag at 0% on both instances in {took:.2f} s")
+    alerts_seen = consume(topics.alerts, expect=1, timeout=10)
+    assert a.stop() == 0 and b.stop() == 0
+    assert took < 5.0
+    critical = [json.loads(r["payload"]) for r in alerts_seen
+                if r["headers"].get("patchstream-alert-status") == "firing"]
+    assert any(e["labels"]["severity"] == "critical" and e["labels"]["route"] == "pipeline" for e in critical)
+    validator = jsonschema.Draft202012Validator(schema("alert-event.schema.json"))
+    for r in alerts_seen:
+        validator.validate(json.loads(r["payload"]))
