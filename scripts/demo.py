@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""The main job on one command: a local Kafka, `patchstream run`, a steady load, the seed's rollout
+waves 10 → 25 → 50 → 100 %, a burst of failing batches that fires a critical alert and rolls the
+flag back to 0 %, recovery, and a summary. Ctrl-C stops everything cleanly."""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / "build/processor/patchstream"
+BROKER = ROOT / "scripts/kafka-broker.sh"
+TOKEN = "demo-token"
+FLAG = "batch-patches-v1"
+TOPICS = ["patch-batches:3", "patch-results:3", "patch-legacy:3", "patch-dead-letters:1",
+          "patchstream-metrics:1", "patchstream-alerts:1", "patchstream-flags:1:compact",
+          "patchstream-flag-audit:1"]
+
+
+class Demo:
+    def __init__(self, args):
+        self.args = args
+        self.work = Path(tempfile.mkdtemp(prefix="patchstream-demo-"))
+        self.procs = []
+        self.broker_dir = self.work / "broker"
+        self.port = 19090
+        self.phase = "starting"
+        self.history = []
+        self.started = time.time()
+        self.last = None
+        self.tty = sys.stdout.isatty()
+
+    # -- infrastructure ------------------------------------------------------------------------
+    def sh(self, *cmd, **kw):
+        return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kw)
+
+    def start(self):
+        print(f"demo: work directory {self.work}")
+        print("demo: starting a local Kafka 3.9 broker (KRaft, single node)…")
+        self.bootstrap = self.sh(BROKER, "start", self.broker_dir).stdout.strip().splitlines()[-1]
+        self.sh(BROKER, "create-topics", self.broker_dir, *TOPICS)
+        config = self.work / "patchstream.toml"
+        config.write_text(f"""
+instance_id = "demo-1"
+[kafka]
+"bootstrap.servers" = "{self.bootstrap}"
+[admin]
+listen = "127.0.0.1:{self.port}"
+[flags]
+store = "kafka"
+[metrics]
+interval_ms = 5000
+[alerts]
+window_ms = 10000
+window_slots = 10
+min_samples = 50
+resend_interval_ms = 5000
+[[flags.declare]]
+name = "{FLAG}"
+enabled = true
+percentage = 0
+auto_rollback = true
+""")
+        env = dict(os.environ, PATCHSTREAM_ADMIN_TOKEN=TOKEN)
+        self.log = open(self.work / "patchstream.log", "w")
+        self.processor = subprocess.Popen([BIN, "run", "-c", config], env=env, stdout=self.log,
+                                          stderr=self.log)
+        self.procs.append(self.processor)
+        deadline = time.time() + 60
+        while not self.ready():
+            if time.time() > deadline or self.processor.poll() is not None:
+                raise SystemExit(f"patchstream did not become ready; see {self.work}/patchstream.log")
+            time.sleep(0.2)
+        self.load = self.produce(rate=self.args.rate, invalid=0.02, prefix="b")
+
+    def produce(self, rate, invalid, prefix, duration=0):
+        p = subprocess.Popen([BIN, "produce", "--bootstrap", self.bootstrap, "--rate", str(rate),
+                              "--users", str(self.args.users), "--invalid-ratio", str(invalid),
+                              "--undecodable-ratio", "0.005", "--batch-prefix", prefix,
+                              "--duration", str(duration), "--seed", str(int(time.time()))],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        subprocess.run([str(BROKER), "stop", str(self.broker_dir)], capture_output=True)
+
+    # -- admin API and metrics -----------------------------------------------------------------
+    def http(self, method, path, body=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
+        try:
+            with urllib.request.urlopen(req, timeout=3) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError:
+            return 0, ""
+
+    def ready(self):
+        return self.http("GET", "/readyz")[0] == 200
+
+    def flag(self):
+        status, body = self.http("GET", f"/admin/flags/{FLAG}")
+        return json.loads(body) if status == 200 else {}
+
+    def set_percentage(self, pct, reason):
+        current = self.flag()
+        status, body = self.http("POST", f"/admin/flags/{FLAG}",
+                                 {"percentage": pct, "revision": current.get("revision"), "reason": reason})
+        if status != 200:
+            raise SystemExit(f"flag change failed: {status} {body}")
+
+    def scrape(self):
+        status, text = self.http("GET", "/metrics")
+        m = {}
+        for line in text.splitlines():
+            if line.startswith("#"):
+                continue
+            match = re.match(r'^(\w+)(\{[^}]*\})?\s+(\S+)$', line)
+            if match:
+                m[(match.group(1), match.group(2) or "")] = float(match.group(3))
+        return m
+
+    # -- the live view -------------------------------------------------------------------------
+    def sample(self):
+        m = self.scrape()
+        def total(name, **labels):
+            return sum(v for (n, l), v in m.items() if n == name and all(f'{k}="{val}"' in l for k, val in labels.items()))
+        now = time.time()
+        s = {"t": now, "pipeline": total("patchstream_batches_total", route="pipeline"),
+             "legacy": total("patchstream_batches_total", route="legacy"),
+             "rejected": total("patchstream_batches_total", route="pipeline", status="rejected"),
+             "dead": total("patchstream_dead_letters_total"),
+             "lag": total("patchstream_consumer_lag_records"),
+             "rss": total("process_resident_memory_bytes"),
+             "buckets": {l: v for (n, l), v in m.items()
+                         if n == "patchstream_batch_latency_seconds_bucket" and 'stage="total"' in l and 'route="pipeline"' in l}}
+        return s
+
+    def quantile(self, buckets_now, buckets_then, q):
+        rows = []
+        for l, v in buckets_now.items():
+            le = re.search(r'le="([^"]+)"', l).group(1)
+            rows.append((float("inf") if le == "+Inf" else float(le), v - buckets_then.get(l, 0)))
+        rows.sort()
+        if not rows or rows[-1][1] <= 0:
+            return None
+        target = q * rows[-1][1]
+        for le, count in rows:
+            if count >= target:
+                return le
+        return None
+
+    def firing_alerts(self):
+        out = subprocess.run(["kcat", "-b", self.bootstrap, "-t", "patchstream-alerts", "-C", "-e", "-q",
+                              "-J", "-X", "isolation.level=read_committed"], capture_output=True, text=True).stdout
+        state = {}
+        for line in out.splitlines():
+            r = json.loads(line)
+            h = r.get("headers") or []
+            status = dict(zip(h[0::2], h[1::2])).get("patchstream-alert-status")
+            labels = json.loads(r["payload"])["labels"]
+            state[r["key"]] = (status, f'{labels["alertname"]}/{labels["severity"]}/{labels["route"]}')
+        return sorted(name for status, name in state.values() if status == "firing")
+
+    def render(self):
+        s = self.sample()
+        prev = self.last or s
+        dt = max(s["t"] - prev["t"], 1e-6)
+        tput = (s["pipeline"] + s["legacy"] - prev["pipeline"] - prev["legacy"]) / dt
+        pipe = s["pipeline"] - prev["pipeline"]
+        leg = s["legacy"] - prev["legacy"]
+        err = (s["rejected"] - prev["rejected"]) / pipe if pipe else 0.0
+        p50, p95, p99 = (self.quantile(s["buckets"], prev["buckets"], q) for q in (0.5, 0.95, 0.99))
+        flag = self.flag()
+        alerts = self.firing_alerts()
+        self.last = s
+        fmt = lambda v: "—" if v is None else (f"≤{v*1000:.1f} ms" if v != float("inf") else ">max")
+        lines = [
+            f"patchstream demo — {time.time() - self.started:5.0f} s — phase: {self.phase}",
+            f"  throughput   {tput:8.0f} batches/s   (total {int(s['pipeline'] + s['legacy'])})",
+            f"  route split  pipeline {pipe / (pipe + leg) * 100 if pipe + leg else 0:5.1f} %   legacy {leg / (pipe + leg) * 100 if pipe + leg else 0:5.1f} %",
+            f"  flag         {FLAG} at {flag.get('percentage', '?')} % (revision {flag.get('revision', '?')}, by {flag.get('updated_by', '?')})",
+            f"  error rate   {err * 100:5.1f} % of pipeline batches rejected",
+            f"  latency      p50 {fmt(p50)}   p95 {fmt(p95)}   p99 {fmt(p99)}  (pipeline, per batch)",
+            f"  dead letters {int(s['dead'])}     lag {int(s['lag'])} records     rss {s['rss'] / 2**20:.0f} MiB",
+            f"  alerts       {', '.join(alerts) if alerts else 'none firing'}",
+        ]
+        if self.tty:
+            sys.stdout.write("\x1b[H\x1b[J" + "\n".join(lines) + "\n")
+        else:
+            print(" | ".join(l.strip() for l in lines[1:]))
+        sys.stdout.flush()
+        self.history.append((self.phase, flag.get("percentage"), alerts))
+
+    def hold(self, seconds, until=None):
+        end = time.time() + seconds
+        while time.time() < end:
+            self.render()
+            if until and until():
+                return True
+            time.sleep(1)
+        return False
+
+    # -- the scenario --------------------------------------------------------------------------
+    def run(self):
+        self.start()
+        wave = self.args.wave_seconds
+        for pct in (10, 25, 50):
+            self.phase = f"wave {pct} %"
+            self.set_percentage(pct, f"rollout wave {pct}%")
+            self.hold(wave)
+        self.phase = "burst of failing batches (pipeline cohort)"
+        burst = self.produce(rate=self.args.rate, invalid=1.0, prefix="burst", duration=8)
+        rolled_back = self.hold(30, until=lambda: self.flag().get("percentage") == 0)
+        burst.wait()
+        self.phase = "auto-rollback to 0 %" if rolled_back else "burst (no rollback?)"
+        self.hold(3)
+        self.phase = "waiting for the alert to resolve"
+        self.hold(40, until=lambda: not any("/critical/pipeline" in a for a in self.firing_alerts()))
+        for pct in (50, 100):
+            self.phase = f"rollout resumed: {pct} %"
+            self.set_percentage(pct, f"resume after incident: {pct}%")
+            self.hold(wave)
+        self.phase = "done"
+        self.render()
+        self.summary(rolled_back)
+
+    def summary(self, rolled_back):
+        _, body = self.http("GET", f"/admin/flags/{FLAG}/history")
+        print("\nSummary")
+        print(f"  auto-rollback on the critical alert: {'yes' if rolled_back else 'NO'}")
+        try:
+            for rec in json.loads(body).get("history", json.loads(body))[-8:]:
+                before = (rec.get("before") or {}).get("percentage")
+                print(f"  {rec['at']}  {rec['by']:>14}  {before} → {rec['after']['percentage']} %  {rec['reason']}")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+        print(f"\nRead the topics (committed records only):")
+        for t in ("patch-results", "patch-legacy", "patch-dead-letters", "patchstream-alerts", "patchstream-metrics"):
+            print(f"  kcat -b {self.bootstrap} -t {t} -C -e -J -X isolation.level=read_committed")
+        print(f"(the broker is stopped when this script exits; logs: {self.work})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=int, default=2000, help="steady load, batches/s")
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--wave-seconds", type=int, default=12)
+    parser.add_argument("--keep", action="store_true", help="keep the broker running at the end (until Ctrl-C)")
+    args = parser.parse_args()
+    demo = Demo(args)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        demo.run()
+        if args.keep:
+            print("Ctrl-C to stop")
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\ndemo: interrupted")
+    finally:
+        print("demo: stopping producers, patchstream and the broker…")
+        demo.stop()
+
+
+if __name__ == "__main__":
+    main()
