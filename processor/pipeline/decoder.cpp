@@ -77,6 +77,8 @@ class EventReader {
   }
   error_code read_identity(od::value value, std::string_view field, std::string_view& out);
   error_code read_revision(od::value value);
+  error_code read_strings(od::array& lines, std::uint32_t patch, std::string_view field,
+                          std::vector<std::string_view>& out, std::size_t max_count);
   error_code read_snapshot(od::value value);
   error_code read_patches(od::value value);
   error_code read_patch(od::value value, std::uint32_t index);
@@ -224,13 +226,11 @@ error_code EventReader::read_revision(od::value value) {
   return simdjson::SUCCESS;
 }
 
-error_code EventReader::read_snapshot(od::value value) {
-  od::array lines;
-  if (auto e = value.get_array().get(lines)) {
-    return classify(e,
-                    {ViolationCode::invalid_batch, Detail::bad_field_type, kNoPatch, "snapshot"});
-  }
-  batch_.has_snapshot = true;
+// The string items of `lines` into `out`: each a zero-copy line, checked against the line limit;
+// at most `max_count` of them (the excess is reported once and skipped).
+error_code EventReader::read_strings(od::array& lines, std::uint32_t patch, std::string_view field,
+                                     std::vector<std::string_view>& out, std::size_t max_count) {
+  const std::size_t first = out.size();
   for (auto item : lines) {
     od::value item_value;
     if (auto e = std::move(item).get(item_value)) return e;
@@ -239,22 +239,31 @@ error_code EventReader::read_snapshot(od::value value) {
     if (e) {
       if (!is_content_error(e)) return e;
       violate({ViolationCode::invalid_batch,
-               e == simdjson::STRING_ERROR ? Detail::not_utf8 : Detail::bad_field_type, kNoPatch,
-               "snapshot"});
+               e == simdjson::STRING_ERROR ? Detail::not_utf8 : Detail::bad_field_type, patch,
+               field});
       continue;
     }
-    if (batch_.snapshot.size() >= limits_.max_snapshot_lines) {
-      violate({ViolationCode::too_large, Detail::snapshot_lines, kNoPatch, "snapshot",
-               limits_.max_snapshot_lines});
+    if (out.size() - first >= max_count) {
+      violate({ViolationCode::too_large, Detail::snapshot_lines, patch, field, max_count});
       break;  // on-demand skips the rest of the array when the parent moves on
     }
     if (line.size() > limits_.max_line_bytes) {
-      violate({ViolationCode::too_large, Detail::line_bytes, kNoPatch, "snapshot",
-               limits_.max_line_bytes, line.size(), batch_.snapshot.size() + 1});
+      violate({ViolationCode::too_large, Detail::line_bytes, patch, field, limits_.max_line_bytes,
+               line.size(), out.size() - first + 1});
     }
-    batch_.snapshot.push_back(line);
+    out.push_back(line);
   }
   return simdjson::SUCCESS;
+}
+
+error_code EventReader::read_snapshot(od::value value) {
+  od::array lines;
+  if (auto e = value.get_array().get(lines)) {
+    return classify(e,
+                    {ViolationCode::invalid_batch, Detail::bad_field_type, kNoPatch, "snapshot"});
+  }
+  batch_.has_snapshot = true;
+  return read_strings(lines, kNoPatch, "snapshot", batch_.snapshot, limits_.max_snapshot_lines);
 }
 
 error_code EventReader::read_patches(od::value value) {
@@ -297,26 +306,9 @@ error_code EventReader::read_lines(od::value value, std::uint32_t patch, std::ui
     return classify(e, {ViolationCode::invalid_batch, Detail::bad_field_type, patch, "lines"});
   }
   begin = static_cast<std::uint32_t>(batch_.patch_lines.size());
-  for (auto item : lines) {
-    od::value item_value;
-    if (auto e = std::move(item).get(item_value)) return e;
-    std::string_view line;
-    error_code e = read_line(item_value, line);
-    if (e) {
-      if (!is_content_error(e)) return e;
-      violate({ViolationCode::invalid_batch,
-               e == simdjson::STRING_ERROR ? Detail::not_utf8 : Detail::bad_field_type, patch,
-               "lines"});
-      continue;
-    }
-    if (line.size() > limits_.max_line_bytes) {
-      violate({ViolationCode::too_large, Detail::line_bytes, patch, "lines", limits_.max_line_bytes,
-               line.size()});
-    }
-    batch_.patch_lines.push_back(line);
-  }
+  const error_code e = read_strings(lines, patch, "lines", batch_.patch_lines, SIZE_MAX);
   count = static_cast<std::uint32_t>(batch_.patch_lines.size() - begin);
-  return simdjson::SUCCESS;
+  return e;
 }
 
 error_code EventReader::read_patch(od::value value, std::uint32_t index) {
