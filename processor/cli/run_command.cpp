@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -103,11 +104,20 @@ int run(const RunOptions& options) {
   std::atomic<bool> stop{false};
   boost::asio::io_context signal_io;
   boost::asio::signal_set signals(signal_io, SIGINT, SIGTERM);
+  boost::asio::steady_timer watchdog(signal_io);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (!ec) {
-      log.info("signal received: stopping", {{"signal", signal}});
-      stop.store(true);
-    }
+    if (ec) return;
+    log.info("signal received: stopping", {{"signal", signal}});
+    stop.store(true);
+    // A clean stop commits and leaves the group; if the broker cannot be reached that could
+    // hang, so the stop is bounded: past the timeout the process exits non-zero instead.
+    watchdog.expires_after(config.processing.shutdown_timeout + std::chrono::seconds(5));
+    watchdog.async_wait([&](const boost::system::error_code& timer_ec) {
+      if (timer_ec) return;
+      log.error("shutdown did not finish in time; exiting without a clean group leave",
+                {{"timeout_ms", config.processing.shutdown_timeout.count() + 5000}});
+      std::_Exit(3);
+    });
   });
   std::thread signal_thread([&] { signal_io.run(); });
 

@@ -219,9 +219,10 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
   loop.producer.emplace(std::move(producer).value());
   if (settings_.exactly_once) {
     for (;;) {
-      auto s = loop.producer->init_transactions(30s);
+      auto s = loop.producer->init_transactions(5s);
       if (s.ok()) break;
-      if (s.error().fatal || !s.error().retriable || stop.load()) {
+      if (stop.load()) return 0;  // asked to stop before anything was consumed
+      if (s.error().fatal || !(s.error().retriable || s.error().timed_out())) {
         log_.error("init_transactions failed", {{"error", s.error().to_string()}});
         return 1;
       }
