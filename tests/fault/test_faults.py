@@ -111,7 +111,7 @@ def test_broker_outage_recovers_without_loss(tmp_path, own_broker, fault):
     produce(topics.input, batches[n // 2:])
     # The processor recovers by itself: no restart from the test.
     res, leg, dlq = outputs(topics, n, timeout=180)
-    assert proc.proc.poll() is None, proc.log.read_text()[-3000:]
+    assert proc.proc.poll() is None and proc.restarts == 0, proc.log.read_text()[-3000:]
     assert proc.stop() == 0
     assert_exactly_once(topics, n, res, leg, dlq)
 

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -126,11 +127,30 @@ auto_rollback = {"true" if auto_rollback else "false"}
 """)
         self.proc = None
         self.log = self.dir / "log.jsonl"
+        self.restarts = 0  # fatal exits (status 1) the supervisor restarted
+        self._stopping = threading.Event()
+        self._supervisor = None
 
-    def start(self, wait_ready: bool = True):
+    def _spawn(self):
         env = dict(os.environ, PATCHSTREAM_TEST_TOKEN=TOKEN)
         self.proc = subprocess.Popen([BIN, "run", "-c", str(self.config)], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+
+    def _supervise(self):
+        """Like a process supervisor: a fatal Kafka error exits with status 1 and is restarted."""
+        while not self._stopping.is_set():
+            proc = self.proc
+            if proc.poll() == 1 and not self._stopping.is_set():
+                self.restarts += 1
+                assert self.restarts <= 5, f"restarted too often: {self.log.read_text()[-3000:]}"
+                self._spawn()
+            time.sleep(0.1)
+
+    def start(self, wait_ready: bool = True):
+        self._stopping.clear()
+        self._spawn()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+        self._supervisor.start()
         if wait_ready:
             self.wait_ready()
         return self
@@ -138,7 +158,8 @@ auto_rollback = {"true" if auto_rollback else "false"}
     def wait_ready(self, timeout: float = 60):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            assert self.proc.poll() is None, f"processor exited: {self.log.read_text()[-3000:]}"
+            code = self.proc.poll()
+            assert code in (None, 1), f"processor exited ({code}): {self.log.read_text()[-3000:]}"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
                     if r.status == 200:
@@ -149,6 +170,9 @@ auto_rollback = {"true" if auto_rollback else "false"}
         raise AssertionError(f"processor not ready: {self.log.read_text()[-3000:]}")
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int:
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join()
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(sig)

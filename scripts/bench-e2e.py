@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""End-to-end benchmarks on a real local broker (issue 8): throughput of `patchstream run` next to
+the raw consume→produce ceiling (tests/benchmarks/kafka_pipe), latency at fractions of saturation,
+resident memory. Prints a markdown table; figures go to docs/BENCHMARKS.md.
+
+  scripts/bench-e2e.py --events 200000 --size small
+  scripts/bench-e2e.py --events 4000 --size large
+  scripts/bench-e2e.py --events 200000 --size small --latency --soak-seconds 600
+"""
+import argparse
+import json
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "build"
+BIN = BUILD / "processor/patchstream"
+PIPE = BUILD / "tests/benchmarks/kafka_pipe"
+BROKER = ROOT / "scripts/kafka-broker.sh"
+SIZES = {"small": (50, 10), "large": (5000, 500)}
+
+
+def sh(*cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kw)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.work = Path(tempfile.mkdtemp(prefix="patchstream-bench-"))
+        self.broker = self.work / "broker"
+        self.bootstrap = sh(BROKER, "start", self.broker).stdout.strip().splitlines()[-1]
+        self.n = 0
+
+    def topics(self, prefix):
+        self.n += 1
+        names = {k: f"{prefix}{self.n}-{k}" for k in ("in", "results", "legacy", "dlq", "metrics", "alerts")}
+        sh(BROKER, "create-topics", self.broker, f"{names['in']}:3", f"{names['results']}:3",
+           f"{names['legacy']}:3", f"{names['dlq']}:1", f"{names['metrics']}:1", f"{names['alerts']}:1")
+        return names
+
+    def produce(self, topic, count, rate=0, duration=0):
+        lines, patches = SIZES[self.args.size]
+        cmd = [BIN, "produce", "--bootstrap", self.bootstrap, "--topic", topic, "--rate", str(rate),
+               "--snapshot-lines", str(lines), "--patches", str(patches), "--invalid-ratio", "0",
+               "--undecodable-ratio", "0", "--users", "10000", "--documents", "5000"]
+        cmd += ["--count", str(count)] if count else ["--duration", str(duration)]
+        return subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ceiling(self, exactly_once):
+        t = self.topics("pipe")
+        self.produce(t["in"], self.args.events).wait()
+        cmd = [PIPE, "--bootstrap", self.bootstrap, "--input", t["in"], "--output", t["results"],
+               "--group", f"pipe-{self.n}", "--expect", str(self.args.events)]
+        if not exactly_once:
+            cmd.append("--at-least-once")
+        return json.loads(sh(*cmd).stdout)["events_per_second"]
+
+    def start_processor(self, t, exactly_once, port):
+        cfg = self.work / f"p{self.n}.toml"
+        cfg.write_text(f"""
+instance_id = "bench-{self.n}"
+[kafka]
+"bootstrap.servers" = "{self.bootstrap}"
+[topics]
+input = "{t['in']}"
+results = "{t['results']}"
+legacy = "{t['legacy']}"
+dead_letter = "{t['dlq']}"
+metrics = "{t['metrics']}"
+alerts = "{t['alerts']}"
+[processing]
+group_id = "bench-{self.n}"
+delivery = "{'exactly-once' if exactly_once else 'at-least-once'}"
+max_output_bytes = 10000000
+[admin]
+listen = "127.0.0.1:{port}"
+[flags]
+directory = "{self.work / f'flags{self.n}'}"
+[log]
+level = "warn"
+[[flags.declare]]
+name = "batch-patches-v1"
+enabled = true
+percentage = 100
+""")
+        p = subprocess.Popen([str(BIN), "run", "-c", str(cfg)], stdout=subprocess.DEVNULL,
+                             stderr=open(self.work / f"p{self.n}.log", "w"))
+        return p
+
+    def scrape(self, port):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                text = r.read().decode()
+        except OSError:
+            return 0, 0
+        total = sum(float(v) for v in re.findall(r'^patchstream_batches_total\{[^}]*\} (\S+)$', text, re.M))
+        rss = float((re.findall(r'^process_resident_memory_bytes (\S+)$', text, re.M) or ["0"])[0])
+        return total, rss
+
+    def throughput(self, exactly_once):
+        t = self.topics("ps")
+        self.produce(t["in"], self.args.events).wait()
+        port = 19700 + self.n
+        p = self.start_processor(t, exactly_once, port)
+        first_t = first_n = None
+        peak_rss = 0
+        while True:
+            n, rss = self.scrape(port)
+            peak_rss = max(peak_rss, rss)
+            now = time.time()
+            if n > 0 and first_t is None:
+                first_t, first_n = now, n
+            if n >= self.args.events:
+                break
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+        rate = (n - first_n) / (now - first_t)
+        event_bytes = {"small": 3.4e3, "large": 313e3}[self.args.size]
+        return rate, rate * event_bytes / 1e6, peak_rss
+
+    def latency(self, rate, seconds=20):
+        """produce time → visible to a read_committed consumer, at `rate` events/s."""
+        t = self.topics("lat")
+        port = 19800 + self.n
+        p = self.start_processor(t, True, port)
+        while self.scrape(port)[0] == 0 and p.poll() is None:
+            # Warm up: wait until the processor has joined its group and handled one event.
+            self.produce(t["in"], 1).wait()
+            time.sleep(0.5)
+        arrivals = {}
+        reader = subprocess.Popen(["kcat", "-b", self.bootstrap, "-t", t["results"], "-C", "-u", "-J", "-q",
+                                   "-o", "end", "-X", "isolation.level=read_committed"],
+                                  stdout=subprocess.PIPE, text=True)
+
+        def read():
+            for line in reader.stdout:
+                r = json.loads(line)
+                h = r.get("headers") or []
+                arrivals[dict(zip(h[0::2], h[1::2]))["ce_id"]] = time.time()
+
+        th = threading.Thread(target=read, daemon=True)
+        th.start()
+        time.sleep(1)
+        start = time.time()
+        self.produce(t["in"], 0, rate=rate, duration=seconds).wait()
+        time.sleep(3)
+        reader.terminate()
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+        inputs = sh("kcat", "-b", self.bootstrap, "-t", t["in"], "-C", "-e", "-q", "-J", "-o", "beginning").stdout
+        lat = []
+        for line in inputs.splitlines():
+            r = json.loads(line)
+            key = f"{t['in']}/{r['partition']}/{r['offset']}"
+            if key in arrivals and r["ts"] / 1000 >= start:
+                lat.append(arrivals[key] - r["ts"] / 1000)
+        lat.sort()
+        q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))] * 1000
+        return {"samples": len(lat), "p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "max": lat[-1] * 1000}
+
+    def soak(self, rate, seconds):
+        t = self.topics("soak")
+        port = 19900 + self.n
+        p = self.start_processor(t, True, port)
+        prod = self.produce(t["in"], 0, rate=rate, duration=seconds)
+        samples = []
+        t0 = time.time()
+        while prod.poll() is None:
+            samples.append((time.time() - t0, self.scrape(port)[1] / 2**20))
+            time.sleep(10)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+        return samples
+
+    def stop(self):
+        subprocess.run([str(BROKER), "stop", str(self.broker)], capture_output=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--size", choices=SIZES, default="small")
+    ap.add_argument("--latency", action="store_true")
+    ap.add_argument("--soak-seconds", type=int, default=0)
+    args = ap.parse_args()
+    b = Bench(args)
+    try:
+        print(f"| {args.size} batches, {args.events} events | ceiling (kafka_pipe) | patchstream | share | MB/s | peak RSS |")
+        print("|---|---|---|---|---|---|")
+        sat = None
+        for eo in (True, False):
+            ceil = b.ceiling(eo)
+            rate, mbs, rss = b.throughput(eo)
+            sat = sat or rate
+            mode = "exactly-once" if eo else "at-least-once"
+            print(f"| {mode} | {ceil:,.0f}/s | {rate:,.0f}/s | {rate / ceil * 100:.0f} % | {mbs:.0f} | {rss / 2**20:.0f} MiB |", flush=True)
+        if args.latency:
+            print("\n| load (exactly-once) | samples | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|")
+            for frac in (0.25, 0.5, 0.8):
+                r = b.latency(int(sat * frac))
+                print(f"| {frac * 100:.0f} % of saturation ({int(sat * frac):,}/s) | {r['samples']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.1f} ms |", flush=True)
+        if args.soak_seconds:
+            s = b.soak(int(sat * 0.5), args.soak_seconds)
+            print("\nRSS over the soak (s, MiB): " + ", ".join(f"{t:.0f}:{m:.0f}" for t, m in s))
+    finally:
+        b.stop()
+
+
+if __name__ == "__main__":
+    main()
