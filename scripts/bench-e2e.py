@@ -79,6 +79,7 @@ alerts = "{t['alerts']}"
 group_id = "bench-{self.n}"
 delivery = "{'exactly-once' if exactly_once else 'at-least-once'}"
 max_output_bytes = 10000000
+commit_every_ms = {self.args.commit_ms}
 [admin]
 listen = "127.0.0.1:{port}"
 [flags]
@@ -137,7 +138,10 @@ percentage = 100
             time.sleep(0.5)
         arrivals = {}
         reader = subprocess.Popen(["kcat", "-b", self.bootstrap, "-t", t["results"], "-C", "-u", "-J", "-q",
-                                   "-o", "end", "-X", "isolation.level=read_committed"],
+                                   "-o", "end", "-X", "isolation.level=read_committed",
+                                   # read_committed fetches are not woken by commit markers: a
+                                   # latency-minded consumer keeps the broker's wait short
+                                   "-X", "fetch.wait.max.ms=5"],
                                   stdout=subprocess.PIPE, text=True)
 
         def read():
@@ -190,13 +194,16 @@ def main():
     ap.add_argument("--size", choices=SIZES, default="small")
     ap.add_argument("--latency", action="store_true")
     ap.add_argument("--soak-seconds", type=int, default=0)
+    ap.add_argument("--commit-ms", type=int, default=100, help="processing.commit_every_ms")
+    ap.add_argument("--saturation", type=int, default=0,
+                    help="skip the throughput runs and take this as saturation (events/s)")
     args = ap.parse_args()
     b = Bench(args)
     try:
         print(f"| {args.size} batches, {args.events} events | ceiling (kafka_pipe) | patchstream | share | MB/s | peak RSS |")
         print("|---|---|---|---|---|---|")
-        sat = None
-        for eo in (True, False):
+        sat = args.saturation or None
+        for eo in (() if args.saturation else (True, False)):
             ceil = b.ceiling(eo)
             rate, mbs, rss = b.throughput(eo)
             sat = sat or rate
