@@ -88,6 +88,9 @@ class Processor:
                  kafka_extra: dict | None = None, commit_events: int = 500, extra_toml: str = "",
                  auto_rollback: bool = False, flag_store: str = "file"):
         self.topics, self.instance = topics, instance
+        # Unique per test: suites run in parallel on one broker, and a shared transactional.id
+        # would make their processors fence each other.
+        self.instance_id = f"{topics.group.removesuffix('-group')}-{instance}"
         self.port = free_port()
         self.dir = workdir / instance
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +98,7 @@ class Processor:
         kafka = {"session.timeout.ms": "6000", "transaction.timeout.ms": "10000", **(kafka_extra or {})}
         kafka_lines = "\n".join(f'"{k}" = "{v}"' for k, v in kafka.items())
         self.config.write_text(f"""
-instance_id = "{instance}"
+instance_id = "{self.instance_id}"
 [kafka]
 "bootstrap.servers" = "{bootstrap()}"
 {kafka_lines}

@@ -58,7 +58,7 @@ def test_end_to_end_exactly_once_routing_and_offline_equality(tmp_path):
     coords = assert_exactly_once(topics, n, res, leg, dlq)
     for r in res + leg + dlq:
         assert CE_HEADERS <= set(r["headers"]), r["headers"]
-        assert r["headers"]["ce_source"] == "/patchstream/i1"
+        assert r["headers"]["ce_source"] == f"/patchstream/{proc.instance_id}"
     assert {r["headers"]["ce_type"] for r in res} == {"patchstream.result.v1"}
     assert {r["headers"]["ce_type"] for r in leg} == {"patchstream.legacy.v1"}
     assert {r["headers"]["ce_type"] for r in dlq} == {"patchstream.deadletter.v1"}
@@ -171,7 +171,8 @@ def test_two_instances_share_partitions_and_survive_a_kill(tmp_path):
     produce(topics.input, make_batches(n // 2, 500, seed=21))
     res, leg, dlq = outputs(topics, n // 2)
     sources = {r["headers"]["ce_source"] for r in res + leg + dlq}
-    assert sources == {"/patchstream/a", "/patchstream/b"}, "both instances should own partitions"
+    assert sources == {f"/patchstream/{a.instance_id}", f"/patchstream/{b.instance_id}"}, \
+        "both instances should own partitions"
     a.stop(signal.SIGKILL)
     produce(topics.input, make_batches(n // 2, 500, seed=22))
     res, leg, dlq = outputs(topics, n, timeout=120)
