@@ -193,7 +193,12 @@ auto_rollback = true
         flag = self.flag()
         alerts = self.firing_alerts()
         self.last = s
-        fmt = lambda v: "—" if v is None else (f"≤{v*1000:.1f} ms" if v != float("inf") else ">max")
+        def fmt(v):
+            if v is None:
+                return "—"
+            if v == float("inf"):
+                return ">max"
+            return f"≤{v * 1e6:.0f} µs" if v < 0.001 else f"≤{v * 1000:.1f} ms"
         lines = [
             f"patchstream demo — {time.time() - self.started:5.0f} s — phase: {self.phase}",
             f"  throughput   {tput:8.0f} batches/s   (total {int(s['pipeline'] + s['legacy'])})",
