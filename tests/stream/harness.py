@@ -1,4 +1,5 @@
 """Test harness for the processor on the real broker: topics, kcat I/O, processor instances."""
+import atexit
 import json
 import os
 import random
@@ -81,6 +82,17 @@ def consume(topic: str, expect: int | None = None, timeout: float = 60) -> list[
         time.sleep(0.5)
 
 
+_SPAWNED: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """A failed assertion skips stop(): never leave a processor running after the tests."""
+    for p in _SPAWNED:
+        if p.poll() is None:
+            p.kill()
+
+
 class Processor:
     """One `patchstream run` instance with its own config file, flag directory and admin port."""
 
@@ -138,6 +150,7 @@ auto_rollback = {"true" if auto_rollback else "false"}
         env = dict(os.environ, PATCHSTREAM_TEST_TOKEN=TOKEN)
         self.proc = subprocess.Popen([BIN, "run", "-c", str(self.config)], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        _SPAWNED.append(self.proc)
 
     def _supervise(self):
         """Like a process supervisor: a fatal Kafka error exits with status 1 and is restarted."""
