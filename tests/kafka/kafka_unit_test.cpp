@@ -105,7 +105,10 @@ TEST(KafkaProducer, FullQueueIsReportedNotBuffered) {
   auto full = p->produce("t", "k", "v");
   ASSERT_FALSE(full.ok());
   EXPECT_TRUE(full.error().queue_full()) << full.error().to_string();
-  EXPECT_EQ(p->queue_length(), 5);
+  // The 5 messages, plus at most a few protocol requests librdkafka counts in the same queue
+  // (it keeps trying to reach the broker for a producer id).
+  EXPECT_GE(p->queue_length(), 5);
+  EXPECT_LE(p->queue_length(), 8);
 }
 
 // librdkafka's mock cluster: a fast check of produce → group consume with key, value and headers.

@@ -171,6 +171,19 @@ auto_rollback = {"true" if auto_rollback else "false"}
             self.wait_ready()
         return self
 
+    def events_handled(self) -> float:
+        """patchstream_batches_total + dead letters from /metrics (0 when unreachable)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=1) as r:
+                text = r.read().decode()
+        except OSError:
+            return 0
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(("patchstream_batches_total{", "patchstream_dead_letters_total{")):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
     def wait_ready(self, timeout: float = 60):
         deadline = time.time() + timeout
         while time.time() < deadline:
