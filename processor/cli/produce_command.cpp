@@ -1,4 +1,5 @@
-// `patchstream produce`: valid, rejected and undecodable batches at a steady rate, keyed by document.
+// `patchstream produce`: valid, rejected and undecodable batches at a steady rate, keyed by
+// document.
 #include "produce_command.h"
 
 #include <atomic>
@@ -17,7 +18,7 @@ namespace {
 struct ProduceOptions {
   std::string bootstrap = "127.0.0.1:9092";
   std::string topic = "patch-batches";
-  double rate = 1000;  // events per second; 0: as fast as the producer takes them
+  double rate = 1000;       // events per second; 0: as fast as the producer takes them
   std::uint64_t count = 0;  // 0: until interrupted (or --duration)
   double duration_s = 0;
   std::uint32_t users = 5000;
@@ -32,7 +33,9 @@ struct ProduceOptions {
 };
 
 std::atomic<bool> g_interrupted{false};  // set only by the signal handler below
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+extern "C" void on_interrupt(int) {
+  g_interrupted.store(true);
+}
 
 // Builds one event into `out`. Valid batches hold disjoint, in-range patches; an invalid one gets
 // one extra patch far past the end (line_out_of_range) or overlapping (overlapping_patches).
@@ -99,8 +102,8 @@ void make_event(const ProduceOptions& o, std::mt19937_64& rng, std::uint64_t n, 
 }
 
 int run_produce(const ProduceOptions& o) {
-  kafka::KafkaConfig config{{"bootstrap.servers", o.bootstrap}, {"linger.ms", "5"},
-                            {"compression.type", "lz4"}};
+  kafka::KafkaConfig config{
+      {"bootstrap.servers", o.bootstrap}, {"linger.ms", "5"}, {"compression.type", "lz4"}};
   for (const auto& kv : o.kafka_settings) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos) {
@@ -144,13 +147,14 @@ int run_produce(const ProduceOptions& o) {
     producer->poll(std::chrono::milliseconds(0));
     if (now - last_report >= std::chrono::seconds(5)) {
       last_report = now;
-      std::cerr << "produced " << n << " events (" << static_cast<std::uint64_t>(n / std::max(elapsed, 1e-9))
-                << "/s)\n";
+      std::cerr << "produced " << n << " events ("
+                << static_cast<std::uint64_t>(n / std::max(elapsed, 1e-9)) << "/s)\n";
     }
   }
   auto flushed = producer->flush(std::chrono::seconds(30));
   const auto& d = producer->deliveries();
-  std::cerr << "produced " << n << " events: " << d.delivered << " delivered, " << d.failed << " failed\n";
+  std::cerr << "produced " << n << " events: " << d.delivered << " delivered, " << d.failed
+            << " failed\n";
   return flushed.ok() && d.failed == 0 ? 0 : 1;
 }
 
@@ -162,17 +166,35 @@ void add_produce_command(CLI::App& app) {
       "produce",
       "Load generator: publish patch-batch events (key = document_id) at a steady rate: mostly "
       "valid, --invalid-ratio rejected by a rule, --undecodable-ratio not decodable at all.");
-  cmd->add_option("--bootstrap", o->bootstrap, "Kafka bootstrap servers")->capture_default_str()->envname("PATCHSTREAM_KAFKA_BOOTSTRAP_SERVERS");
+  cmd->add_option("--bootstrap", o->bootstrap, "Kafka bootstrap servers")
+      ->capture_default_str()
+      ->envname("PATCHSTREAM_KAFKA_BOOTSTRAP_SERVERS");
   cmd->add_option("--topic", o->topic, "input topic")->capture_default_str();
-  cmd->add_option("--rate", o->rate, "events per second (0: as fast as possible)")->capture_default_str();
-  cmd->add_option("--count", o->count, "events to send (0: until Ctrl-C or --duration)")->capture_default_str();
-  cmd->add_option("--duration", o->duration_s, "seconds to run (0: no limit)")->capture_default_str();
-  cmd->add_option("--users", o->users, "distinct user ids")->capture_default_str()->check(CLI::Range(1u, 100'000'000u));
-  cmd->add_option("--documents", o->documents, "distinct document ids")->capture_default_str()->check(CLI::Range(1u, 100'000'000u));
-  cmd->add_option("--invalid-ratio", o->invalid_ratio, "share rejected by a rule")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--undecodable-ratio", o->undecodable_ratio, "share that is not a decodable batch")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--snapshot-lines", o->snapshot_lines, "lines per snapshot")->capture_default_str()->check(CLI::Range(1u, 1'000'000u));
-  cmd->add_option("--patches", o->patches, "patches per batch")->capture_default_str()->check(CLI::Range(1u, 100'000u));
+  cmd->add_option("--rate", o->rate, "events per second (0: as fast as possible)")
+      ->capture_default_str();
+  cmd->add_option("--count", o->count, "events to send (0: until Ctrl-C or --duration)")
+      ->capture_default_str();
+  cmd->add_option("--duration", o->duration_s, "seconds to run (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--users", o->users, "distinct user ids")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000'000u));
+  cmd->add_option("--documents", o->documents, "distinct document ids")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000'000u));
+  cmd->add_option("--invalid-ratio", o->invalid_ratio, "share rejected by a rule")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--undecodable-ratio", o->undecodable_ratio,
+                  "share that is not a decodable batch")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--snapshot-lines", o->snapshot_lines, "lines per snapshot")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1'000'000u));
+  cmd->add_option("--patches", o->patches, "patches per batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000u));
   cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
   cmd->add_option("--batch-prefix", o->batch_prefix, "batch_id prefix")->capture_default_str();
   cmd->add_option("-X", o->kafka_settings, "extra librdkafka setting key=value (repeatable)");

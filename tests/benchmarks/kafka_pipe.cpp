@@ -41,9 +41,8 @@ int main(int argc, char** argv) {
       return std::fprintf(stderr, "%s\n", s.error().to_string().c_str()), 1;
     }
   }
-  kafka::ConsumerSettings cs{{{"bootstrap.servers", bootstrap},
-                              {"queued.max.messages.kbytes", "32768"}},
-                             group, {}, {}};
+  kafka::ConsumerSettings cs{
+      {{"bootstrap.servers", bootstrap}, {"queued.max.messages.kbytes", "32768"}}, group, {}, {}};
   auto consumer = kafka::Consumer::create(cs);
   if (!consumer.ok() || !consumer->subscribe({input}).ok()) return 1;
 
@@ -86,7 +85,8 @@ int main(int argc, char** argv) {
       for (;;) {
         auto s = producer->produce(output, m.key(), m.value());
         if (s.ok()) break;
-        if (!s.error().queue_full()) return std::fprintf(stderr, "%s\n", s.error().to_string().c_str()), 1;
+        if (!s.error().queue_full())
+          return std::fprintf(stderr, "%s\n", s.error().to_string().c_str()), 1;
         producer->poll(10ms);
       }
       ++pending;

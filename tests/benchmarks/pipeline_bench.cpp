@@ -14,7 +14,8 @@ namespace {
 // `patches` disjoint patches (a mix of the three ops) spread over `lines` snapshot lines.
 std::string make_event(std::size_t lines, std::size_t patches) {
   std::mt19937_64 rng(1);
-  std::string e = R"({"batch_id":"b-000123","user_id":"u-42","document_id":"doc-7","base_revision":3,"snapshot":[)";
+  std::string e =
+      R"({"batch_id":"b-000123","user_id":"u-42","document_id":"doc-7","base_revision":3,"snapshot":[)";
   for (std::size_t i = 0; i < lines; ++i) {
     if (i) e += ',';
     e += "\"line " + std::to_string(i + 1) + ": the quick brown fox jumps over the lazy dog\"";
@@ -25,9 +26,16 @@ std::string make_event(std::size_t lines, std::size_t patches) {
     const std::size_t line = lines - p * stride;  // producers usually send them descending
     if (p) e += ',';
     switch (rng() % 3) {
-      case 0: e += R"({"op":"insert","line":)" + std::to_string(line) + R"(,"lines":["inserted text for the new line"]})"; break;
-      case 1: e += R"({"op":"replace","line":)" + std::to_string(line) + R"(,"lines":["replaced \"text\"","second line"]})"; break;
-      default: e += R"({"op":"delete","line":)" + std::to_string(line) + "}";
+      case 0:
+        e += R"({"op":"insert","line":)" + std::to_string(line) +
+             R"(,"lines":["inserted text for the new line"]})";
+        break;
+      case 1:
+        e += R"({"op":"replace","line":)" + std::to_string(line) +
+             R"(,"lines":["replaced \"text\"","second line"]})";
+        break;
+      default:
+        e += R"({"op":"delete","line":)" + std::to_string(line) + "}";
     }
   }
   return e + "]}";
@@ -79,18 +87,21 @@ void simdjson_ondemand_read_all(benchmark::State& state, const std::string& even
     buffer.assign(event);
     buffer.append(simdjson::SIMDJSON_PADDING, '\0');
     simdjson::ondemand::document doc;
-    if (parser.iterate(buffer.data(), event.size(), buffer.size()).get(doc)) state.SkipWithError("iterate");
+    if (parser.iterate(buffer.data(), event.size(), buffer.size()).get(doc))
+      state.SkipWithError("iterate");
     std::size_t total = 0;
     for (auto field : doc.get_object()) {
       std::string_view key = field.unescaped_key();
       if (key == "snapshot") {
-        for (auto s : field.value().get_array()) total += std::string_view(s.get_string()).size();
+        for (auto s : field.value().get_array())
+          total += std::string_view(s.get_string()).size();
       } else if (key == "patches") {
         for (auto p : field.value().get_array()) {
           for (auto pf : p.get_object()) {
             std::string_view k = pf.unescaped_key();
             if (k == "lines") {
-              for (auto s : pf.value().get_array()) total += std::string_view(s.get_string()).size();
+              for (auto s : pf.value().get_array())
+                total += std::string_view(s.get_string()).size();
             } else if (k == "op") {
               total += std::string_view(pf.value().get_string()).size();
             } else {

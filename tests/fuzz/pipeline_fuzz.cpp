@@ -54,6 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (r.internal_guard_failed) std::abort();  // only a bug can fail a guard
   patchstream::write_result(r, nullptr, out);
   check_valid_json(validator, out);
-  if (stateful && r.applied && store.size() < 1000) store.commit(batch.document_id, r.revision, r.lines);
+  if (stateful && r.applied && store.size() < 1000)
+    store.commit(batch.document_id, r.revision, r.lines);
   return 0;
 }
