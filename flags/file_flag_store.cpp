@@ -122,11 +122,7 @@ std::optional<std::string> FileFlagStore::append(const AuditRecord& record) {
 
 std::vector<AuditRecord> FileFlagStore::history(std::string_view flag) const {
   std::lock_guard lock(mutex_);
-  std::vector<AuditRecord> records;
-  for (const auto& record : history_) {
-    if (record.flag == flag) records.push_back(record);
-  }
-  return records;
+  return records_of(history_, flag);
 }
 
 }  // namespace patchstream::flags

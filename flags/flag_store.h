@@ -30,6 +30,16 @@ struct AuditRecord {
 // newer one (another instance sharing the store changed it first). The change is stale, not lost.
 inline constexpr std::string_view kRevisionConflict = "revision conflict: ";
 
+// The records of one flag from a store's whole history, oldest first.
+inline std::vector<AuditRecord> records_of(const std::vector<AuditRecord>& all,
+                                           std::string_view flag) {
+  std::vector<AuditRecord> records;
+  for (const auto& record : all) {
+    if (record.flag == flag) records.push_back(record);
+  }
+  return records;
+}
+
 class FlagStore {
  public:
   virtual ~FlagStore() = default;

@@ -6,6 +6,7 @@
 
 #include "pipeline/json_text.h"
 #include "pipeline/result_writer.h"
+#include "stream/cloud_events.h"
 
 namespace patchstream {
 namespace {
@@ -50,12 +51,7 @@ void EventRouter::add_cloud_events(std::string_view type, const InputEvent& in) 
   ce_id_.push_back('/');
   append_int(ce_id_, in.offset);
   format_utc_now(ce_time_);
-  headers_.push_back({"ce_specversion", "1.0"});
-  headers_.push_back({"ce_id", ce_id_});
-  headers_.push_back({"ce_source", source_});
-  headers_.push_back({"ce_type", type});
-  headers_.push_back({"ce_time", ce_time_});
-  headers_.push_back({"content-type", "application/json"});
+  append_cloud_event_headers(headers_, type, ce_id_, source_, ce_time_);
 }
 
 void EventRouter::set_output(Outcome outcome, std::string_view topic,

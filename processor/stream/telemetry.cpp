@@ -3,6 +3,7 @@
 
 #include "logging/logger.h"
 #include "metrics/process_collector.h"
+#include "stream/cloud_events.h"
 
 namespace patchstream {
 
@@ -64,9 +65,8 @@ void Telemetry::emit_event(const Emit& emit, std::string_view topic, std::string
                            std::string_view alert_status) {
   const std::string id = settings_.instance_id + "/" + std::to_string(++sequence_);
   const std::string time = utc_now_rfc3339();
-  std::vector<kafka::HeaderView> headers{
-      {"ce_specversion", "1.0"}, {"ce_id", id},     {"ce_source", source_},
-      {"ce_type", type},         {"ce_time", time}, {"content-type", "application/json"}};
+  std::vector<kafka::HeaderView> headers;
+  append_cloud_event_headers(headers, type, id, source_, time);
   if (!alert_status.empty()) headers.push_back({alerting::kAlertStatusHeader, alert_status});
   emit(topic, key, value, headers);
 }
