@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,7 @@ TEST(Registry, ReadersSeeWholeSnapshotsWhileWritersSwap) {
   FlagRegistry registry(snapshot_at(0));
   std::atomic<bool> stop{false};
   std::atomic<long> evaluations{0};
+  std::atomic<long> live_evaluations{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&, t] {
@@ -39,6 +41,7 @@ TEST(Registry, ReadersSeeWholeSnapshotsWhileWritersSwap) {
         const Decision d = evaluate_flag(snapshot, "f", "user-" + std::to_string(count % 97 + t));
         ASSERT_EQ(d.percentage, f->percentage);
         ++count;
+        live_evaluations.fetch_add(1, std::memory_order_relaxed);
       }
       evaluations += count;
     });
@@ -49,13 +52,22 @@ TEST(Registry, ReadersSeeWholeSnapshotsWhileWritersSwap) {
       ASSERT_LE(registry.evaluate("f", "u").percentage, 100);
     }
   });
-  for (int i = 0; i < 2000; ++i)
-    registry.publish(snapshot_at(i % 101));
+  // On a loaded two-core machine the writer can finish before any reader is scheduled, so keep
+  // swapping until the readers have overlapped with the writer for a while.
+  // The deadline keeps a failed (returned) reader from hanging the test.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int published = 0;
+  while (published < 2000 || (live_evaluations.load(std::memory_order_relaxed) < 20000 &&
+                              std::chrono::steady_clock::now() < deadline)) {
+    registry.publish(snapshot_at(published % 101));
+    ++published;
+    if (published % 256 == 0) std::this_thread::yield();
+  }
   stop = true;
   for (auto& reader : readers)
     reader.join();
-  EXPECT_GT(evaluations.load(), 0);
-  EXPECT_EQ(registry.generation(), 2000u);
+  EXPECT_GE(evaluations.load(), 20000);
+  EXPECT_EQ(registry.generation(), static_cast<std::uint64_t>(published));
 }
 
 TEST(Registry, ReaderPicksUpTheLatestPublish) {
