@@ -7,7 +7,7 @@
 #   scripts/kafka-broker.sh start DIR              start a broker+controller on free loopback ports;
 #                                                  writes DIR/bootstrap (host:port) and DIR/pid
 #   scripts/kafka-broker.sh stop DIR               SIGTERM, wait, SIGKILL as a last resort
-#   scripts/kafka-broker.sh create-topics DIR topic:partitions[:compact] ...
+#   scripts/kafka-broker.sh create-topics DIR topic:partitions[:compact][:config=value...] ...
 #   scripts/kafka-broker.sh status DIR             exit 0 when the broker in DIR answers
 #
 # Environment:
@@ -300,19 +300,27 @@ status() {
 create_topics() {
   local dir=$1
   shift
-  (($# > 0)) || die "create-topics needs topic:partitions[:compact] arguments"
+  (($# > 0)) || die "create-topics needs topic:partitions[:compact][:config=value...] arguments"
   local spec
   for spec in "$@"; do
-    [[ "$spec" =~ ^[A-Za-z0-9._-]+:[0-9]+(:compact)?$ ]] || die "bad topic spec '$spec' (want topic:partitions[:compact])"
+    [[ "$spec" =~ ^[A-Za-z0-9._-]+:[0-9]+(:compact|:[a-z.]+=[A-Za-z0-9._-]+)*$ ]] ||
+      die "bad topic spec '$spec' (want topic:partitions[:compact][:config=value...])"
   done
   [[ -f "$dir/bootstrap" ]] || die "no broker started in $dir (no $dir/bootstrap)"
   fetch
-  local name partitions extra
+  local name partitions extras extra
   for spec in "$@"; do
-    IFS=: read -r name partitions extra <<<"$spec"
+    IFS=: read -r name partitions extras <<<"$spec"
     local args=(--bootstrap-server "$(cat "$dir/bootstrap")" --create --if-not-exists --topic "$name"
       --partitions "$partitions" --replication-factor 1)
-    [[ "$extra" == compact ]] && args+=(--config cleanup.policy=compact)
+    IFS=: read -ra extras <<<"$extras"
+    for extra in "${extras[@]}"; do
+      if [[ "$extra" == compact ]]; then
+        args+=(--config cleanup.policy=compact)
+      else
+        args+=(--config "$extra")
+      fi
+    done
     java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$LIBS/*" \
       -Dlog4j.configuration="file:$dir/tools-log4j.properties" \
       org.apache.kafka.tools.TopicCommand "${args[@]}" || die "creating topic $name failed"

@@ -5,6 +5,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,55 @@ def test_offline_apply_answers_every_hostile_line_with_bounded_memory(tmp_path):
     assert by_line[names.index("deeply nested") + 1] == "not_json"
     # Memory stays bounded by the largest accepted event (8 MiB), not by the input (~40 MB).
     assert max(peak_kib, before) < 200 * 1024, f"peak RSS {peak_kib} KiB"
+
+
+# Topics that let the corpus's 24 MB event through, so the processor's own limits are what it meets.
+BIG_TOPICS = ("max.message.bytes=33554432",)
+
+
+@pytest.mark.parametrize("percentage", [100, 0], ids=["pipeline", "legacy"])
+def test_kafka_answers_every_hostile_event_once_and_keeps_running(tmp_path, percentage):
+    from harness import Processor, Topics, consume, bootstrap
+
+    cases = corpus()
+    topics = Topics(partitions=1, config=BIG_TOPICS)
+    proc = Processor(topics, tmp_path, percentage=percentage).start()
+    # kcat -l takes one record per line: raw bytes (NUL, invalid UTF-8) pass through unchanged.
+    path = tmp_path / "hostile.txt"
+    with open(path, "wb") as f:
+        for _, ev in cases:
+            f.write(b"k\t" + ev + b"\n")
+    subprocess.run(["kcat", "-b", bootstrap(), "-t", topics.input, "-P", "-K", "\t", "-z", "lz4",
+                    "-X", "message.max.bytes=40000000", "-l", str(path)], check=True)
+
+    outputs = []
+    deadline = time.time() + 120
+    while time.time() < deadline and len(outputs) < len(cases):
+        outputs = [r for t in (topics.results, topics.legacy, topics.dead_letter)
+                   for r in consume(t, timeout=0)]
+        time.sleep(1)
+    status = (proc.dir / "log.jsonl").read_text()[-3000:]
+    pid = proc.proc.pid
+    peak_kib = int(next(l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM")))
+    assert proc.stop() == 0, status
+    assert proc.restarts == 0, status
+
+    # Exactly one answer per input offset, in order.
+    ids = sorted(int(r["headers"]["ce_id"].rsplit("/", 1)[1]) for r in outputs)
+    assert ids == list(range(len(cases))), (ids, status)
+    by_offset = {int(r["headers"]["ce_id"].rsplit("/", 1)[1]): r for r in outputs}
+    names = [n for n, _ in cases]
+    for name in ("a 10 MB line", "a million patches"):
+        dead = by_offset[names.index(name)]
+        assert dead["topic"] == topics.dead_letter
+        assert dead["headers"]["patchstream.errors.code"] == "too_large"
+        # The original is too large for the dead-letter record: a prefix travels, marked as such,
+        # and the input topic still holds the whole event at the offset the headers name.
+        assert dead["headers"]["patchstream.errors.value_truncated"] == "true"
+        assert int(dead["headers"]["patchstream.errors.value_bytes"]) == len(cases[names.index(name)][1])
+        assert len(dead["payload"].encode("utf-8", "surrogateescape")) <= 1_000_000
+    assert by_offset[names.index("deeply nested")]["headers"]["patchstream.errors.code"] == "not_json"
+    if percentage == 0:
+        assert by_offset[names.index("a 2 MB line in a 4 MB event")]["topic"] == topics.dead_letter
+    # Memory bounded by the limits (8 MiB events, 1 MB outputs), not by the 40 MB of input.
+    assert peak_kib < 300 * 1024, f"peak RSS {peak_kib} KiB"

@@ -35,7 +35,8 @@ def free_port() -> int:
 class Topics:
     """A fresh set of topic names per test, created on the broker."""
 
-    def __init__(self, partitions: int = 3):
+    def __init__(self, partitions: int = 3, config: tuple[str, ...] = ()):
+        """config: topic configs (`max.message.bytes=N`) for the input and output topics."""
         p = "t" + uuid.uuid4().hex[:10]
         self.input = f"{p}-in"
         self.results = f"{p}-results"
@@ -46,21 +47,22 @@ class Topics:
         self.flags = f"{p}-flags"
         self.flag_audit = f"{p}-flag-audit"
         self.group = f"{p}-group"
-        specs = [f"{t}:{partitions}" for t in (self.input, self.results, self.legacy)]
-        specs += [f"{self.dead_letter}:1", f"{self.metrics}:1", f"{self.alerts}:1",
+        extra = "".join(f":{c}" for c in config)
+        specs = [f"{t}:{partitions}{extra}" for t in (self.input, self.results, self.legacy)]
+        specs += [f"{self.dead_letter}:1{extra}", f"{self.metrics}:1", f"{self.alerts}:1",
                   f"{self.flags}:1:compact", f"{self.flag_audit}:1"]
         subprocess.run([str(ROOT / "scripts/kafka-broker.sh"), "create-topics",
                         str(bootstrap_file().parent), *specs], check=True, capture_output=True)
 
 
-def produce(topic: str, records) -> None:
+def produce(topic: str, records, kcat_options: tuple[str, ...] = ()) -> None:
     """records: iterable of (key, value) strings without tabs or newlines."""
     with tempfile.NamedTemporaryFile("w", delete=False, suffix=".txt") as f:
         for key, value in records:
             f.write(f"{key}\t{value}\n")
         path = f.name
-    subprocess.run(["kcat", "-b", bootstrap(), "-t", topic, "-P", "-K", "\t", "-z", "lz4", "-l", path],
-                   check=True)
+    subprocess.run(["kcat", "-b", bootstrap(), "-t", topic, "-P", "-K", "\t", "-z", "lz4",
+                    *kcat_options, "-l", path], check=True)
     os.unlink(path)
 
 
@@ -70,7 +72,9 @@ def consume(topic: str, expect: int | None = None, timeout: float = 60) -> list[
     while True:
         out = subprocess.run(["kcat", "-b", bootstrap(), "-t", topic, "-C", "-J", "-e", "-q",
                               "-o", "beginning", "-X", "isolation.level=read_committed"],
-                             check=True, capture_output=True, text=True).stdout
+                             check=True, capture_output=True).stdout
+        # Dead letters carry their input unchanged, invalid UTF-8 included.
+        out = out.decode("utf-8", "surrogateescape")
         records = []
         for line in out.splitlines():
             r = json.loads(line)
