@@ -4,6 +4,7 @@
 #include "cli/apply_command.h"
 #include "cli/bucket_command.h"
 #include "cli/flags_command.h"
+#include "cli/mock_broker_command.h"
 #include "cli/produce_command.h"
 #include "cli/run_command.h"
 
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   patchstream::add_flags_command(app);
   patchstream::add_config_command(app);
   patchstream::add_produce_command(app);
+  patchstream::add_mock_broker_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

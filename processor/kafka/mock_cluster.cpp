@@ -1,0 +1,72 @@
+// The mock cluster's owner: a producer handle for librdkafka's bookkeeping, and the cluster on it.
+#include "mock_cluster.h"
+
+#include "client_state.h"
+
+#include <algorithm>
+
+namespace patchstream::kafka {
+
+MockCluster::MockCluster(std::unique_ptr<detail::ClientState> state, ClientPtr rk,
+                         ClusterPtr cluster, int brokers)
+    : state_(std::move(state)),
+      rk_(std::move(rk)),
+      cluster_(std::move(cluster)),
+      brokers_(brokers) {}
+
+MockCluster::MockCluster(MockCluster&&) noexcept = default;
+MockCluster& MockCluster::operator=(MockCluster&& other) noexcept {
+  if (this != &other) {
+    cluster_.reset();  // before the handle it lives on, and that before its callbacks' state
+    rk_.reset();
+    state_ = std::move(other.state_);
+    rk_ = std::move(other.rk_);
+    cluster_ = std::move(other.cluster_);
+    brokers_ = other.brokers_;
+  }
+  return *this;
+}
+MockCluster::~MockCluster() = default;
+
+Result<MockCluster> MockCluster::create(int brokers, ClientHooks hooks) {
+  if (brokers < 1) {
+    return KafkaError::invalid("mock cluster: brokers must be at least 1, got " +
+                               std::to_string(brokers));
+  }
+  auto conf = make_conf({});
+  if (!conf) {
+    return conf.error();
+  }
+  auto state = std::make_unique<detail::ClientState>();
+  state->hooks = std::move(hooks);
+  detail::install_hooks(conf.value().get(), state.get());
+  auto rk = detail::new_client(RD_KAFKA_PRODUCER, conf.value());
+  if (!rk) {
+    return rk.error();
+  }
+  ClusterPtr cluster(rd_kafka_mock_cluster_new(rk.value().get(), brokers));
+  if (!cluster) {
+    return KafkaError::invalid("mock cluster: rd_kafka_mock_cluster_new failed (" +
+                               std::to_string(brokers) + " brokers; no free loopback port?)");
+  }
+  return MockCluster(std::move(state), std::move(rk).value(), std::move(cluster), brokers);
+}
+
+Status MockCluster::create_topic(const std::string& name, int partitions, int replication_factor) {
+  if (name.empty() || partitions < 1 || replication_factor < 1) {
+    return KafkaError::invalid("mock cluster: topic '" + name + "' needs a name, partitions ≥ 1 " +
+                               "and replication ≥ 1");
+  }
+  const auto err = rd_kafka_mock_topic_create(cluster_.get(), name.c_str(), partitions,
+                                              std::min(replication_factor, brokers_));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError::from_code(err, "mock cluster: creating topic " + name);
+  }
+  return {};
+}
+
+std::string MockCluster::bootstrap() const {
+  return rd_kafka_mock_cluster_bootstraps(cluster_.get());
+}
+
+}  // namespace patchstream::kafka

@@ -1,0 +1,55 @@
+// An owned librdkafka mock cluster: in-process toy brokers on loopback ports, without delivery
+// guarantees.
+#pragma once
+
+#include "config.h"
+#include "error.h"
+#include "handles.h"
+
+#include <librdkafka/rdkafka_mock.h>
+
+#include <memory>
+#include <string>
+
+namespace patchstream::kafka {
+
+namespace detail {
+struct ClientState;
+}
+
+// librdkafka's mock cluster answers the Kafka protocol on real localhost TCP ports, so any client
+// (patchstream, kcat) can use it as `bootstrap.servers`. It keeps records in memory only and fakes
+// transactions (no control records: read_committed sees aborted records too); it is for demos and
+// cheap tests, never for a delivery claim.
+class MockCluster {
+ public:
+  // `brokers` ≥ 1. `hooks.on_log` receives the mock's log lines (librdkafka's threads).
+  static Result<MockCluster> create(int brokers, ClientHooks hooks = {});
+
+  MockCluster(MockCluster&&) noexcept;
+  MockCluster& operator=(MockCluster&&) noexcept;
+  ~MockCluster();
+
+  // The CreateTopics admin request is not served by the mock: topics are made here, or
+  // auto-created by metadata requests. `partitions` ≥ 1; replication is capped by the brokers.
+  Status create_topic(const std::string& name, int partitions, int replication_factor = 1);
+  // "127.0.0.1:port[,…]", one entry per broker.
+  std::string bootstrap() const;
+  int brokers() const { return brokers_; }
+
+ private:
+  using ClusterPtr =
+      std::unique_ptr<rd_kafka_mock_cluster_t,
+                      RdDeleter<rd_kafka_mock_cluster_t, rd_kafka_mock_cluster_destroy>>;
+  MockCluster(std::unique_ptr<detail::ClientState> state, ClientPtr rk, ClusterPtr cluster,
+              int brokers);
+
+  // Declared in destruction order reversed: the cluster goes before the handle it was created on,
+  // the handle before the state its callbacks reach.
+  std::unique_ptr<detail::ClientState> state_;
+  ClientPtr rk_;
+  ClusterPtr cluster_;
+  int brokers_ = 0;
+};
+
+}  // namespace patchstream::kafka
