@@ -1,6 +1,7 @@
 // Request parsing, authorization and status mapping for the flag routes.
 #include "admin/flag_routes.h"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <variant>
@@ -41,6 +42,13 @@ std::optional<HttpResponse> refuse_unauthorized(const HttpRequest& request,
   if (!config.token) {
     return error_response(403, "changes_disabled",
                           "no admin token is configured on this instance, so changes are refused");
+  }
+  // Two Authorization headers are ambiguous: a proxy in front may have checked the other one.
+  const auto authorizations =
+      std::count_if(request.headers.begin(), request.headers.end(),
+                    [](const auto& header) { return header.first == "authorization"; });
+  if (authorizations > 1) {
+    return error_response(400, "malformed_request", "more than one Authorization header");
   }
   const std::string_view authorization = request.header("authorization");
   constexpr std::string_view kScheme = "bearer ";

@@ -11,6 +11,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
@@ -34,10 +35,47 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-HttpRequest to_request(const http::request<http::string_body>& message) {
+using Message = http::request<http::string_body>;
+
+// The path and query of a request target: origin-form as sent, absolute-form (which a server must
+// accept, RFC 9112 §3.2.2) without its scheme and authority. nullopt for authority-form (CONNECT),
+// asterisk-form (OPTIONS *) and anything else: this server is not a proxy.
+std::optional<std::string> origin_form(std::string_view target) {
+  if (target.starts_with('/')) return std::string(target);
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() <= scheme.size() || lower(target.substr(0, scheme.size())) != scheme) {
+      continue;
+    }
+    const std::string_view rest = target.substr(scheme.size());
+    const auto end = rest.find_first_of("/?");
+    if (end == 0) return std::nullopt;  // no host
+    if (end == std::string_view::npos) return "/";
+    return (rest[end] == '?' ? "/" : "") + std::string(rest.substr(end));
+  }
+  return std::nullopt;
+}
+
+// What makes a parsed request unusable although Beast accepted it (RFC 9112 §3.2, §6.3); empty
+// when it is fine.
+std::string framing_problem(const Message& message) {
+  const auto hosts = message.count(http::field::host);
+  if (hosts > 1 || (hosts == 0 && message.version() >= 11)) {
+    return "an HTTP/1.1 request needs exactly one Host header";
+  }
+  // Beast reads a body only when chunked is the last coding; any other coding leaves the length
+  // unknown, and guessing it is how requests get smuggled.
+  if (message.count(http::field::transfer_encoding) > 0 && !message.chunked()) {
+    return "the only supported Transfer-Encoding is chunked";
+  }
+  return {};
+}
+
+// HEAD is answered as GET without the body (RFC 9110 §9.3.2), so routes register GET only.
+HttpRequest to_request(const Message& message, std::string_view target) {
   HttpRequest request;
-  request.method = std::string(view(message.method_string()));
-  const std::string_view target = view(message.target());
+  request.method = message.method() == http::verb::head
+                       ? std::string("GET")
+                       : std::string(view(message.method_string()));
   const auto question = target.find('?');
   request.path = std::string(target.substr(0, question));
   if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
@@ -79,6 +117,12 @@ class Session : public std::enable_shared_from_this<Session> {
                                      std::to_string(config_.body_limit) + " bytes"),
                   false);
     }
+    if (ec == http::error::header_limit && !request_line_ended()) {
+      return send(error_response(414, "uri_too_long",
+                                 "the request line alone is over the " +
+                                     std::to_string(config_.header_limit) + "-byte head limit"),
+                  false);
+    }
     if (ec == http::error::header_limit) {
       return send(error_response(431, "headers_too_large",
                                  "request heads are limited to " +
@@ -92,10 +136,22 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return close();  // reset or similar: nobody to answer
 
     const auto& message = parser_->get();
-    HttpResponse response = router_.dispatch(to_request(message));
+    if (const std::string problem = framing_problem(message); !problem.empty()) {
+      return send(error_response(400, "malformed_request", problem), false);
+    }
+    const auto target = origin_form(view(message.target()));
+    if (!target) {
+      return send(error_response(400, "malformed_request",
+                                 "the request target must be a path or an absolute http URI"),
+                  false);
+    }
+    HttpResponse response = router_.dispatch(to_request(message, *target));
     send(std::move(response), message.keep_alive(), message.version(),
          message.method() == http::verb::head);
   }
+
+  // Beast sets the target once it has parsed the request line.
+  bool request_line_ended() const { return !parser_->get().target().empty(); }
 
   void send(HttpResponse response, bool keep_alive, unsigned version = 11, bool head = false) {
     response_ = {};
@@ -143,7 +199,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
         acceptor_(std::move(acceptor)),
         router_(router),
         config_(config),
-        connections_(connections) {}
+        connections_(connections),
+        busy_response_(busy_response(config.max_connections)) {}
 
   void run() { accept(); }
   void close() {
@@ -162,8 +219,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     if (!ec) {
       if (connections_.fetch_add(1, std::memory_order_relaxed) >= config_.max_connections) {
         connections_.fetch_sub(1, std::memory_order_relaxed);
-        beast::error_code ignored;
-        socket.close(ignored);
+        refuse(std::move(socket));
       } else {
         std::make_shared<Session>(std::move(socket), router_, config_, connections_)->run();
       }
@@ -171,11 +227,33 @@ class Listener : public std::enable_shared_from_this<Listener> {
     accept();
   }
 
+  // Answers 503 without reading the request, so the client learns why, then hangs up. The answer
+  // is small enough for a fresh socket's send buffer: the write never waits on the client.
+  void refuse(tcp::socket socket) {
+    auto refused = std::make_shared<tcp::socket>(std::move(socket));
+    net::async_write(*refused, net::buffer(busy_response_),
+                     [refused, self = shared_from_this()](beast::error_code, std::size_t) {
+                       beast::error_code ignored;
+                       refused->shutdown(tcp::socket::shutdown_send, ignored);
+                     });
+  }
+
+  static std::string busy_response(std::size_t max_connections) {
+    const std::string body =
+        R"({"error":"too_many_connections","detail":"this server serves at most )" +
+        std::to_string(max_connections) + R"( connections at once; retry shortly"})";
+    return "HTTP/1.1 503 Service Unavailable\r\nServer: patchstream\r\n"
+           "Content-Type: application/json\r\nCache-Control: no-store\r\nRetry-After: 1\r\n"
+           "Connection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+
   net::io_context& io_;
   tcp::acceptor acceptor_;
   const Router& router_;
   const AdminServerConfig& config_;
   std::atomic<std::size_t>& connections_;
+  const std::string busy_response_;
 };
 
 }  // namespace

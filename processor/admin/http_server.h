@@ -19,7 +19,7 @@ struct AdminServerConfig {
   std::uint32_t header_limit = 8 * 1024;           // larger request heads get 431
   std::chrono::milliseconds read_timeout{10'000};  // for a whole request, and between requests
   std::chrono::milliseconds write_timeout{10'000};
-  std::size_t max_connections = 64;  // further connections are closed at once
+  std::size_t max_connections = 64;  // further connections get 503 and are closed at once
 };
 
 class AdminServer {

@@ -3,19 +3,13 @@
 
 #include <fstream>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include "admin/admin_auth.h"
-#include "admin/admin_client.h"
-#include "admin/flag_routes.h"
-#include "admin/http_server.h"
-#include "flags/file_flag_store.h"
-#include "flags/flag_catalog.h"
-#include "temp_directory.h"
+#include "admin_server_fixture.h"
 
 namespace patchstream::admin {
 namespace {
@@ -26,65 +20,7 @@ namespace http = beast::http;
 using nlohmann::json;
 using tcp = net::ip::tcp;
 
-constexpr const char* kToken = "s3cret-token";
-
-std::string header_of(const AdminReply& reply, std::string_view name) {
-  for (const auto& [key, value] : reply.headers) {
-    if (beast::iequals(key, beast::string_view(name.data(), name.size()))) return value;
-  }
-  return {};
-}
-
-// A server with a file store, as the processor runs it.
-class AdminHttp : public ::testing::Test {
- protected:
-  explicit AdminHttp(std::optional<std::string> token = kToken)
-      : store_({directory_.path(), {}}), catalog_(store_, registry_) {
-    add_flag_routes(router_, catalog_, FlagRoutesConfig{std::move(token)});
-    AdminServerConfig config;
-    config.port = 0;
-    config.body_limit = 4096;
-    config.header_limit = 2048;
-    config.read_timeout = std::chrono::milliseconds(500);
-    server_ = std::make_unique<AdminServer>(config, router_);
-    server_->start();
-  }
-
-  AdminClient client(std::string token = kToken) const {
-    return AdminClient({"127.0.0.1", std::to_string(server_->port())}, std::move(token));
-  }
-  AdminReply call(std::string_view method, std::string_view target, std::string_view body = {},
-                  std::string token = kToken) const {
-    return client(std::move(token)).request(method, target, body);
-  }
-  static json body(const AdminReply& reply) { return json::parse(reply.body); }
-
-  // Sends raw bytes on a new connection and reads one response (status 0 when the server closed).
-  unsigned raw_status(const std::string& bytes) const {
-    net::io_context io;
-    tcp::socket socket(io);
-    socket.connect({net::ip::make_address("127.0.0.1"), server_->port()});
-    net::write(socket, net::buffer(bytes));
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    beast::error_code ec;
-    http::read(socket, buffer, response, ec);
-    return ec ? 0 : response.result_int();
-  }
-
-  void create(const std::string& name, int percentage) {
-    const auto reply = call("PUT", "/admin/flags/" + name,
-                            json{{"enabled", true}, {"percentage", percentage}}.dump());
-    ASSERT_EQ(reply.status, 201u) << reply.body;
-  }
-
-  flags::testing::TempDirectory directory_;
-  flags::FileFlagStore store_;
-  flags::FlagRegistry registry_;
-  flags::FlagCatalog catalog_;
-  Router router_;
-  std::unique_ptr<AdminServer> server_;
-};
+using namespace patchstream::admin::testing;
 
 TEST_F(AdminHttp, ListGetAndCreate) {
   auto empty = call("GET", "/admin/flags");
