@@ -240,8 +240,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   static std::string busy_response(std::size_t max_connections) {
     const std::string body =
-        R"({"error":"too_many_connections","detail":"this server serves at most )" +
-        std::to_string(max_connections) + R"( connections at once; retry shortly"})";
+        error_response(503, "too_many_connections",
+                       "this server serves at most " + std::to_string(max_connections) +
+                           " connections at once; retry shortly")
+            .body;
     return "HTTP/1.1 503 Service Unavailable\r\nServer: patchstream\r\n"
            "Content-Type: application/json\r\nCache-Control: no-store\r\nRetry-After: 1\r\n"
            "Connection: close\r\nContent-Length: " +

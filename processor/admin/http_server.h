@@ -16,7 +16,7 @@ struct AdminServerConfig {
   std::string address = "127.0.0.1";               // loopback unless configured
   std::uint16_t port = 9000;                       // 0 picks a free port (tests)
   std::uint64_t body_limit = 64 * 1024;            // larger bodies get 413
-  std::uint32_t header_limit = 8 * 1024;           // larger request heads get 431
+  std::uint32_t header_limit = 8 * 1024;           // larger heads: 431 (request line: 414)
   std::chrono::milliseconds read_timeout{10'000};  // for a whole request, and between requests
   std::chrono::milliseconds write_timeout{10'000};
   std::size_t max_connections = 64;  // further connections get 503 and are closed at once
