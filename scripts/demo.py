@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """The main job on one command: a local Kafka, `patchstream run`, a steady load, the seed's rollout
 waves 10 → 25 → 50 → 100 %, a burst of failing batches that fires a critical alert and rolls the
-flag back to 0 %, recovery, and a summary. Ctrl-C stops everything cleanly."""
+flag back to 0 %, recovery, and a summary. Ctrl-C stops everything cleanly.
+
+--embedded runs the same scenario on `patchstream mock-broker` (librdkafka's mock cluster) instead of
+the Java broker: a toy without delivery guarantees, for machines without Java."""
 import argparse
 import json
 import os
@@ -16,13 +19,15 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = ROOT / "build/processor/patchstream"
+# PATCHSTREAM_BIN: another build of patchstream (tests run the demo from their own build directory).
+BIN = Path(os.environ.get("PATCHSTREAM_BIN", ROOT / "build/processor/patchstream"))
 BROKER = ROOT / "scripts/kafka-broker.sh"
 TOKEN = "demo-token"
 FLAG = "batch-patches-v1"
 TOPICS = ["patch-batches:3", "patch-results:3", "patch-legacy:3", "patch-dead-letters:1",
           "patchstream-metrics:1", "patchstream-alerts:1", "patchstream-flags:1:compact",
           "patchstream-flag-audit:1"]
+EMBEDDED_LABEL = "embedded toy broker (librdkafka mock cluster): no delivery guarantees"
 
 
 class Demo:
@@ -31,7 +36,9 @@ class Demo:
         self.work = Path(tempfile.mkdtemp(prefix="patchstream-demo-"))
         self.procs = []
         self.broker_dir = self.work / "broker"
-        self.port = 19090
+        self.port = args.admin_port
+        self.broker = None
+        self.broker_label = EMBEDDED_LABEL if args.embedded else "local Kafka 3.9 broker (KRaft, single node)"
         self.phase = "starting"
         self.history = []
         self.started = time.time()
@@ -42,11 +49,36 @@ class Demo:
     def sh(self, *cmd, **kw):
         return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kw)
 
+    def start_broker(self):
+        print(f"demo: starting the {self.broker_label}…")
+        if not self.args.embedded:
+            self.bootstrap = self.sh(BROKER, "start", self.broker_dir).stdout.strip().splitlines()[-1]
+            self.sh(BROKER, "create-topics", self.broker_dir, *TOPICS)
+            return
+        # Its own session: a Ctrl-C on the terminal reaches the processor and the producers, while
+        # the broker stays up until stop() has let them finish, and is stopped last.
+        bootstrap_file = self.work / "bootstrap"
+        self.broker_log = open(self.work / "mock-broker.log", "w")
+        self.broker = subprocess.Popen([BIN, "mock-broker", "--topics", ",".join(TOPICS),
+                                        "--bootstrap-file", bootstrap_file],
+                                       stdout=subprocess.DEVNULL, stderr=self.broker_log,
+                                       start_new_session=True)
+        deadline = time.time() + 30
+        while not bootstrap_file.exists():
+            if time.time() > deadline or self.broker.poll() is not None:
+                raise SystemExit(f"patchstream mock-broker did not start; see {self.work}/mock-broker.log")
+            time.sleep(0.1)
+        self.bootstrap = bootstrap_file.read_text().strip()
+
     def start(self):
         print(f"demo: work directory {self.work}")
-        print("demo: starting a local Kafka 3.9 broker (KRaft, single node)…")
-        self.bootstrap = self.sh(BROKER, "start", self.broker_dir).stdout.strip().splitlines()[-1]
-        self.sh(BROKER, "create-topics", self.broker_dir, *TOPICS)
+        self.start_broker()
+        # The mock serves no CreateTopics request, which the Kafka flag store sends at startup: on
+        # the embedded broker the flags live in a file store instead (same catalog, audit trail
+        # and auto-rollback; one instance only).
+        flag_store = (f'store = "file"\ndirectory = "{self.work / "flags"}"' if self.args.embedded
+                      else 'store = "kafka"')
+        window_ms = self.args.alert_window_seconds * 1000
         config = self.work / "patchstream.toml"
         config.write_text(f"""
 instance_id = "demo-1"
@@ -55,14 +87,14 @@ instance_id = "demo-1"
 [admin]
 listen = "127.0.0.1:{self.port}"
 [flags]
-store = "kafka"
+{flag_store}
 [metrics]
 interval_ms = 5000
 [alerts]
-window_ms = 10000
+window_ms = {window_ms}
 window_slots = 10
 min_samples = 50
-resend_interval_ms = 5000
+resend_interval_ms = {min(window_ms // 2, 5000)}
 [[flags.declare]]
 name = "{FLAG}"
 enabled = true
@@ -99,7 +131,17 @@ auto_rollback = true
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
-        subprocess.run([str(BROKER), "stop", str(self.broker_dir)], capture_output=True)
+                p.wait()
+        if self.broker is not None:
+            if self.broker.poll() is None:
+                self.broker.send_signal(signal.SIGTERM)
+            try:
+                self.broker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.broker.kill()
+                self.broker.wait()
+        elif not self.args.embedded:
+            subprocess.run([str(BROKER), "stop", str(self.broker_dir)], capture_output=True)
 
     # -- admin API and metrics -----------------------------------------------------------------
     def http(self, method, path, body=None):
@@ -201,6 +243,7 @@ auto_rollback = true
             return f"≤{v * 1e6:.0f} µs" if v < 0.001 else f"≤{v * 1000:.1f} ms"
         lines = [
             f"patchstream demo — {time.time() - self.started:5.0f} s — phase: {self.phase}",
+            f"  broker       {self.broker_label}",
             f"  throughput   {tput:8.0f} batches/s   (total {int(s['pipeline'] + s['legacy'])})",
             f"  route split  pipeline {pipe / (pipe + leg) * 100 if pipe + leg else 0:5.1f} %   legacy {leg / (pipe + leg) * 100 if pipe + leg else 0:5.1f} %",
             f"  flag         {FLAG} at {flag.get('percentage', '?')} % (revision {flag.get('revision', '?')}, by {flag.get('updated_by', '?')})",
@@ -212,7 +255,7 @@ auto_rollback = true
         if self.tty:
             sys.stdout.write("\x1b[H\x1b[J" + "\n".join(lines) + "\n")
         else:
-            print(" | ".join(l.strip() for l in lines[1:]))
+            print(" | ".join(l.strip() for l in lines[2:]))
         sys.stdout.flush()
         self.history.append((self.phase, flag.get("percentage"), alerts))
 
@@ -234,13 +277,14 @@ auto_rollback = true
             self.set_percentage(pct, f"rollout wave {pct}%")
             self.hold(wave)
         self.phase = "burst of failing batches (pipeline cohort)"
-        burst = self.produce(rate=self.args.rate, invalid=1.0, prefix="burst", duration=8)
-        rolled_back = self.hold(30, until=lambda: self.flag().get("percentage") == 0)
+        burst = self.produce(rate=self.args.rate, invalid=1.0, prefix="burst", duration=self.args.burst_seconds)
+        rolled_back = self.hold(self.args.burst_seconds + 22, until=lambda: self.flag().get("percentage") == 0)
         burst.wait()
         self.phase = "auto-rollback to 0 %" if rolled_back else "burst (no rollback?)"
         self.hold(3)
         self.phase = "waiting for the alert to resolve"
-        self.hold(40, until=lambda: not any("/critical/pipeline" in a for a in self.firing_alerts()))
+        self.hold(4 * self.args.alert_window_seconds,
+                  until=lambda: not any("/critical/pipeline" in a for a in self.firing_alerts()))
         for pct in (50, 100):
             self.phase = f"rollout resumed: {pct} %"
             self.set_percentage(pct, f"resume after incident: {pct}%")
@@ -252,6 +296,7 @@ auto_rollback = true
     def summary(self, rolled_back):
         _, body = self.http("GET", f"/admin/flags/{FLAG}/history")
         print("\nSummary")
+        print(f"  broker: {self.broker_label}")
         print(f"  auto-rollback on the critical alert: {'yes' if rolled_back else 'NO'}")
         try:
             for rec in json.loads(body).get("history", json.loads(body))[-8:]:
@@ -259,7 +304,8 @@ auto_rollback = true
                 print(f"  {rec['at']}  {rec['by']:>14}  {before} → {rec['after']['percentage']} %  {rec['reason']}")
         except (ValueError, KeyError, TypeError, AttributeError):
             pass
-        print(f"\nRead the topics (committed records only):")
+        print("\nRead the topics (" + ("the toy broker fakes transactions: aborted records show too"
+                                     if self.args.embedded else "committed records only") + "):")
         for t in ("patch-results", "patch-legacy", "patch-dead-letters", "patchstream-alerts", "patchstream-metrics"):
             print(f"  kcat -b {self.bootstrap} -t {t} -C -e -J -X isolation.level=read_committed")
         print(f"(the broker is stopped when this script exits; logs: {self.work})")
@@ -271,6 +317,13 @@ def main():
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--wave-seconds", type=int, default=12)
     parser.add_argument("--keep", action="store_true", help="keep the broker running at the end (until Ctrl-C)")
+    parser.add_argument("--embedded", action="store_true",
+                        help="run on `patchstream mock-broker` (librdkafka's mock cluster) instead of a Java Kafka: "
+                             "no Java needed, no delivery guarantees")
+    parser.add_argument("--burst-seconds", type=int, default=8, help="length of the failing burst")
+    parser.add_argument("--alert-window-seconds", type=int, default=10,
+                        help="the alert engine's error-rate window (shorter: faster alert and recovery)")
+    parser.add_argument("--admin-port", type=int, default=19090, help="patchstream's admin/metrics port")
     args = parser.parse_args()
     demo = Demo(args)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))

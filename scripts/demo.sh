@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on one command: set up, build, then run the live scenario on a local Kafka
 # (scripts/demo.py: rollout waves, a failing burst, auto-rollback, recovery). `--offline` instead
-# runs the pipeline over the shipped example stream without Kafka.
+# runs the pipeline over the shipped example stream without Kafka; `--embedded` runs the same scenario on
+# `patchstream mock-broker` (librdkafka's mock cluster: no Java, no delivery guarantees).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -11,5 +12,6 @@ if [[ "${1:-}" == "--offline" ]]; then
   echo "== patchstream apply schemas/examples/stream.ndjson (results on stdout, dead letters on stderr)"
   exec build/processor/patchstream apply schemas/examples/stream.ndjson
 fi
-scripts/kafka-broker.sh fetch >/dev/null
+# The embedded toy broker is part of patchstream itself: no Java broker to fetch.
+[[ " $* " == *" --embedded "* ]] || scripts/kafka-broker.sh fetch >/dev/null
 exec python3 scripts/demo.py "$@"

@@ -176,12 +176,19 @@ void add_run_command(CLI::App& app) {
   cmd->callback([options] {
     try {
       if (int code = run(*options)) throw CLI::RuntimeError(code);
+    } catch (const CLI::Error&) {
+      throw;  // a runtime_error too, but already the exit status
     } catch (const ConfigError& e) {
       std::cerr << "patchstream run: configuration error: " << e.what() << "\n";
       throw CLI::RuntimeError(2);
     } catch (const std::system_error& e) {
       std::cerr << "patchstream run: " << e.what() << "\n";
       throw CLI::RuntimeError(2);
+    } catch (const std::runtime_error& e) {
+      // A part failed to start (e.g. the Kafka flag store could not create or read its topics):
+      // the reason and status 1, instead of std::terminate's abort.
+      std::cerr << "patchstream run: startup failed: " << e.what() << "\n";
+      throw CLI::RuntimeError(1);
     }
   });
 }
