@@ -43,6 +43,8 @@ std::string_view reason_name(DeadLetterReason reason) noexcept {
       return "too_large";
     case DeadLetterReason::result_too_large:
       return "result_too_large";
+    case DeadLetterReason::legacy_too_large:
+      return "legacy_too_large";
   }
   return "unknown";
 }

@@ -25,15 +25,17 @@ namespace patchstream::metrics {
 using alerting::BatchStatus;
 using alerting::Route;
 
-// patchstream_dead_letters_total{reason}: the decoder's codes plus a result too large to publish.
+// patchstream_dead_letters_total{reason}: the decoder's codes plus an output too large to publish
+// (a result, or an event to forward to the legacy topic).
 enum class DeadLetterReason : std::uint8_t {
   not_json,
   not_an_object,
   invalid_identity,
   too_large,
   result_too_large,
+  legacy_too_large,
 };
-inline constexpr int kDeadLetterReasonCount = 5;
+inline constexpr int kDeadLetterReasonCount = 6;
 
 std::string_view reason_name(DeadLetterReason reason) noexcept;
 DeadLetterReason to_reason(DeadLetterCode code) noexcept;

@@ -31,6 +31,19 @@ void set_number(std::string& out, Int v) {
   append_int(out, v);
 }
 
+// What a record costs against processing.max_output_bytes: the producer's message.max.bytes
+// counts key, value and headers alike.
+std::size_t record_bytes(std::optional<std::string_view> key, std::string_view value,
+                         std::span<const kafka::HeaderView> headers) {
+  std::size_t n = (key ? key->size() : 0) + value.size();
+  for (const auto& h : headers)
+    n += h.key.size() + h.value.size();
+  return n;
+}
+
+// Room kept for the truncation headers themselves (names, a list of parts, a byte count).
+constexpr std::size_t kTruncationHeaderBytes = 128;
+
 }  // namespace
 
 EventRouter::EventRouter(RouterSettings settings, const flags::FlagRegistry& registry)
@@ -67,7 +80,24 @@ void EventRouter::set_output(Outcome outcome, std::string_view topic,
 const OutputRecord& EventRouter::dead_letter(const InputEvent& in, std::string_view code,
                                              std::string_view message) {
   // Kafka Connect's dead-letter convention: original key, value and headers, plus the reason.
-  headers_.assign(in.headers.begin(), in.headers.end());
+  // An original too large for one output record is cut to fit, and the cut is named in headers:
+  // a record the producer or broker refuses would abort the transaction and rewind onto the same
+  // event forever. The input topic still holds the whole event at the offset the headers name.
+  const std::size_t budget = settings_.max_output_bytes;
+  std::optional<std::string_view> key = in.key;
+  std::string_view value = in.value;
+  truncated_.clear();
+  const std::size_t original = record_bytes(in.key, in.value, in.headers);
+  headers_.clear();
+  if (record_bytes(std::nullopt, {}, in.headers) <= budget / 4) {
+    headers_.assign(in.headers.begin(), in.headers.end());
+  } else {
+    truncated_ = "headers";
+  }
+  if (key && key->size() > budget / 4) {
+    key = key->substr(0, budget / 4);
+    truncated_.append(truncated_.empty() ? "key" : ",key");
+  }
   set_number(partition_text_, in.partition);
   set_number(offset_text_, in.offset);
   headers_.push_back({"patchstream.errors.topic", in.topic});
@@ -76,7 +106,17 @@ const OutputRecord& EventRouter::dead_letter(const InputEvent& in, std::string_v
   headers_.push_back({"patchstream.errors.code", code});
   headers_.push_back({"patchstream.errors.message", message});
   add_cloud_events("patchstream.deadletter.v1", in);
-  set_output(Outcome::dead_letter, settings_.dead_letter_topic, in.key, in.value);
+  const std::size_t fixed = record_bytes(key, {}, headers_) + kTruncationHeaderBytes;
+  if (fixed + value.size() > budget) {
+    value = value.substr(0, budget > fixed ? budget - fixed : 0);
+    truncated_.append(truncated_.empty() ? "value" : ",value");
+  }
+  if (!truncated_.empty()) {
+    set_number(original_bytes_text_, original);
+    headers_.push_back({"patchstream.errors.truncated", truncated_});
+    headers_.push_back({"patchstream.errors.original_bytes", original_bytes_text_});
+  }
+  set_output(Outcome::dead_letter, settings_.dead_letter_topic, key, value);
   out_.dead_letter_reason = code;
   return out_;
 }
@@ -101,6 +141,11 @@ const OutputRecord& EventRouter::route(const InputEvent& in) {
     headers_.push_back({"patchstream-flag-percentage", percentage_text_});
     headers_.push_back({"patchstream-flag-rule", flags::to_string(decision_.rule)});
     add_cloud_events("patchstream.legacy.v1", in);
+    if (record_bytes(in.key, in.value, headers_) > settings_.max_output_bytes) {
+      return dead_letter(in, "legacy_too_large",
+                         "the event with its headers exceeds processing.max_output_bytes, too "
+                         "large to forward to the legacy topic");
+    }
     set_output(Outcome::legacy, settings_.legacy_topic, in.key, in.value);
     out_.decision = &decision_;
     return out_;
@@ -111,11 +156,11 @@ const OutputRecord& EventRouter::route(const InputEvent& in) {
   value_.clear();
   const FlagContext flag{settings_.flag, decision_.bucket, decision_.percentage};
   write_result(result, &flag, value_);
-  if (value_.size() > settings_.max_output_bytes) {
-    return dead_letter(in, "result_too_large",
-                       "the patch-result exceeds processing.max_output_bytes");
-  }
   add_cloud_events("patchstream.result.v1", in);
+  if (record_bytes(batch.document_id, value_, headers_) > settings_.max_output_bytes) {
+    return dead_letter(in, "result_too_large",
+                       "the patch-result with its headers exceeds processing.max_output_bytes");
+  }
   set_output(result.applied ? Outcome::applied : Outcome::rejected, settings_.results_topic,
              batch.document_id, value_);
   out_.result = &result;

@@ -45,6 +45,8 @@ struct RouterSettings {
   std::string flag;
   std::string results_topic, legacy_topic, dead_letter_topic;
   Limits limits;
+  // Largest output record, key + value + headers: larger results and legacy copies become dead
+  // letters, and a dead letter is cut to fit.
   std::size_t max_output_bytes = 1'000'000;
 };
 
@@ -70,6 +72,7 @@ class EventRouter {
   std::string source_;  // ce_source
   std::string value_, ce_id_, ce_time_, numbers_;
   std::string partition_text_, offset_text_, bucket_text_, percentage_text_;
+  std::string truncated_, original_bytes_text_;
   std::vector<kafka::HeaderView> headers_;
   OutputRecord out_{};
 };

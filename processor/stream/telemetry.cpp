@@ -27,14 +27,10 @@ void Telemetry::on_output(const OutputRecord& out) {
   const auto now = std::chrono::system_clock::now();
   ++consumed_;
   if (out.outcome == Outcome::dead_letter) {
-    if (out.dead_letter_reason == "result_too_large") {
-      metrics_.record_dead_letter(metrics::DeadLetterReason::result_too_large);
-    } else {
-      for (auto code : {DeadLetterCode::not_json, DeadLetterCode::not_an_object,
-                        DeadLetterCode::invalid_identity, DeadLetterCode::too_large}) {
-        if (dead_letter_code_name(code) == out.dead_letter_reason)
-          metrics_.record_dead_letter(code);
-      }
+    for (int i = 0; i < metrics::kDeadLetterReasonCount; ++i) {
+      const auto reason = static_cast<metrics::DeadLetterReason>(i);
+      if (metrics::reason_name(reason) == out.dead_letter_reason)
+        metrics_.record_dead_letter(reason);
     }
     engine_.observe_dead_letter(now);
     metric_events_.record_dead_letter();

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stream"))
@@ -120,10 +121,17 @@ def test_kafka_answers_every_hostile_event_once_and_keeps_running(tmp_path, perc
         assert dead["headers"]["patchstream.errors.code"] == "too_large"
         # The original is too large for the dead-letter record: a prefix travels, marked as such,
         # and the input topic still holds the whole event at the offset the headers name.
-        assert dead["headers"]["patchstream.errors.value_truncated"] == "true"
-        assert int(dead["headers"]["patchstream.errors.value_bytes"]) == len(cases[names.index(name)][1])
+        assert dead["headers"]["patchstream.errors.truncated"] == "value"
+        assert int(dead["headers"]["patchstream.errors.original_bytes"]) == 1 + len(cases[names.index(name)][1])
         assert len(dead["payload"].encode("utf-8", "surrogateescape")) <= 1_000_000
     assert by_offset[names.index("deeply nested")]["headers"]["patchstream.errors.code"] == "not_json"
+    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas/dead-letter.schema.json").read_text())
+    headers_schema = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/kafka_headers"})
+    for r in outputs:
+        if r["topic"] == topics.dead_letter:
+            headers_schema.validate(r["headers"])
+        else:
+            assert len(r["payload"].encode("utf-8", "surrogateescape")) <= 1_000_000
     if percentage == 0:
         assert by_offset[names.index("a 2 MB line in a 4 MB event")]["topic"] == topics.dead_letter
     # Memory bounded by the limits (8 MiB events, 1 MB outputs), not by the 40 MB of input.

@@ -102,6 +102,21 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_NE(error_of("this is = = not toml").find(".toml:1"), std::string::npos);
 }
 
+TEST(Config, TheProducerAcceptsTheLargestOutput) {
+  // A producer message size below the output limit would refuse records the router emits, and
+  // each refusal aborts the transaction onto the same event again.
+  EXPECT_EQ(load_config({}, {}).kafka.at("message.max.bytes"), "1004096");
+  EXPECT_EQ(load_config({}, {{"PATCHSTREAM_PROCESSING_MAX_OUTPUT_BYTES", "2000000"}})
+                .kafka.at("message.max.bytes"),
+            "2004096");
+  EXPECT_EQ(load_config({}, {{"PATCHSTREAM_KAFKA_MESSAGE_MAX_BYTES", "5000000"}})
+                .kafka.at("message.max.bytes"),
+            "5000000");
+  EXPECT_NE(error_of("", {{"PATCHSTREAM_KAFKA_MESSAGE_MAX_BYTES", "1000000"}})
+                .find("kafka.message.max.bytes"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace patchstream
 
