@@ -142,6 +142,7 @@ int run(const RunOptions& options) {
                       metrics, catalog, registry, log);
   StreamObserver observer;
   observer.on_output = [&telemetry](const OutputRecord& out) { telemetry.on_output(out); };
+  observer.on_abort = [&metrics] { metrics.transaction_aborted(); };
   observer.on_tick = [&telemetry](const Emit& emit, std::uint64_t lag, std::size_t in_flight,
                                   double txn_age) {
     telemetry.on_tick(emit, lag, in_flight, txn_age);

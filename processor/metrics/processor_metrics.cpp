@@ -115,6 +115,14 @@ ProcessorMetrics::ProcessorMetrics(std::shared_ptr<prometheus::Registry> registr
                        .Help("Rollout flag changes this instance has applied.")
                        .Register(*registry_)
                        .Add({});
+  transaction_aborts_ =
+      &prometheus::BuildCounter()
+           .Name("patchstream_transaction_aborts_total")
+           .Help(
+               "Transactions aborted (their events are processed again from the committed "
+               "offsets); a steady rise means an event or the broker keeps refusing a commit.")
+           .Register(*registry_)
+           .Add({});
 
   auto& latency = prometheus::BuildHistogram()
                       .Name("patchstream_batch_latency_seconds")
@@ -208,6 +216,10 @@ void ProcessorMetrics::set_flag_percentage(std::string_view flag, int percentage
 
 void ProcessorMetrics::flag_changed() noexcept {
   flag_changes_->Increment();
+}
+
+void ProcessorMetrics::transaction_aborted() noexcept {
+  transaction_aborts_->Increment();
 }
 
 void ProcessorMetrics::set_in_flight(std::int64_t events) noexcept {

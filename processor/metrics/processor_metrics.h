@@ -69,6 +69,7 @@ class ProcessorMetrics {
   void clear_lag(std::int32_t partition);  // on revocation: the partition is no longer ours
   void set_flag_percentage(std::string_view flag, int percentage);
   void flag_changed() noexcept;
+  void transaction_aborted() noexcept;
   void set_in_flight(std::int64_t events) noexcept;
   void set_transaction_age(double seconds) noexcept;
 
@@ -86,6 +87,7 @@ class ProcessorMetrics {
   std::array<prometheus::Counter*, kViolationCodeCount> violations_{};
   std::array<prometheus::Counter*, kDeadLetterReasonCount> dead_letters_{};
   prometheus::Counter* flag_changes_ = nullptr;
+  prometheus::Counter* transaction_aborts_ = nullptr;
   std::array<std::array<prometheus::Histogram*, kStageCount>, alerting::kRouteCount> latency_{};
   std::array<prometheus::Histogram*, alerting::kRouteCount> batch_size_{};
   prometheus::Family<prometheus::Gauge>* flag_percentage_ = nullptr;

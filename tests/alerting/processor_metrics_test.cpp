@@ -76,7 +76,9 @@ TEST_F(MetricsScrape, CountersStartAtZero) {
   EXPECT_TRUE(has_line(text, R"(patchstream_patches_total{op="delete",status="rejected"} 0)"));
   EXPECT_TRUE(has_line(text, R"(patchstream_violations_total{code="overlapping_patches"} 0)"));
   EXPECT_TRUE(has_line(text, R"(patchstream_dead_letters_total{reason="result_too_large"} 0)"));
+  EXPECT_TRUE(has_line(text, R"(patchstream_dead_letters_total{reason="legacy_too_large"} 0)"));
   EXPECT_TRUE(has_line(text, "patchstream_flag_changes_total 0"));
+  EXPECT_TRUE(has_line(text, "patchstream_transaction_aborts_total 0"));
   EXPECT_TRUE(has_line(text, "patchstream_events_in_flight 0"));
   EXPECT_TRUE(has_line(text, "patchstream_open_transaction_age_seconds 0"));
   EXPECT_TRUE(has_line(
