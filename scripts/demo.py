@@ -28,6 +28,7 @@ TOPICS = ["patch-batches:3", "patch-results:3", "patch-legacy:3", "patch-dead-le
           "patchstream-metrics:1", "patchstream-alerts:1", "patchstream-flags:1:compact",
           "patchstream-flag-audit:1"]
 EMBEDDED_LABEL = "embedded toy broker (librdkafka mock cluster): no delivery guarantees"
+EMBEDDED_DELIVERY = "processor at-least-once: the toy fakes transactions"
 
 
 class Demo:
@@ -78,6 +79,12 @@ class Demo:
         # and auto-rollback; one instance only).
         flag_store = (f'store = "file"\ndirectory = "{self.work / "flags"}"' if self.args.embedded
                       else 'store = "kafka"')
+        # The mock acknowledges transactional offset commits without storing them (and writes no
+        # abort markers), so exactly-once would only look like it; at-least-once (idempotent
+        # producer, offsets committed after delivery) is what the mock really carries out.
+        delivery = "at-least-once" if self.args.embedded else "exactly-once"
+        if self.args.embedded:
+            print("demo: patchstream runs at-least-once here (the toy broker fakes transactions)")
         window_ms = self.args.alert_window_seconds * 1000
         config = self.work / "patchstream.toml"
         config.write_text(f"""
@@ -86,6 +93,8 @@ instance_id = "demo-1"
 "bootstrap.servers" = "{self.bootstrap}"
 [admin]
 listen = "127.0.0.1:{self.port}"
+[processing]
+delivery = "{delivery}"
 [flags]
 {flag_store}
 [metrics]
@@ -243,7 +252,7 @@ auto_rollback = true
             return f"≤{v * 1e6:.0f} µs" if v < 0.001 else f"≤{v * 1000:.1f} ms"
         lines = [
             f"patchstream demo — {time.time() - self.started:5.0f} s — phase: {self.phase}",
-            f"  broker       {self.broker_label}",
+            f"  broker       {self.broker_label}" + (f" ({EMBEDDED_DELIVERY})" if self.args.embedded else ""),
             f"  throughput   {tput:8.0f} batches/s   (total {int(s['pipeline'] + s['legacy'])})",
             f"  route split  pipeline {pipe / (pipe + leg) * 100 if pipe + leg else 0:5.1f} %   legacy {leg / (pipe + leg) * 100 if pipe + leg else 0:5.1f} %",
             f"  flag         {FLAG} at {flag.get('percentage', '?')} % (revision {flag.get('revision', '?')}, by {flag.get('updated_by', '?')})",
@@ -296,7 +305,7 @@ auto_rollback = true
     def summary(self, rolled_back):
         _, body = self.http("GET", f"/admin/flags/{FLAG}/history")
         print("\nSummary")
-        print(f"  broker: {self.broker_label}")
+        print(f"  broker: {self.broker_label}" + (f"\n  {EMBEDDED_DELIVERY}" if self.args.embedded else ""))
         print(f"  auto-rollback on the critical alert: {'yes' if rolled_back else 'NO'}")
         try:
             for rec in json.loads(body).get("history", json.loads(body))[-8:]:
