@@ -1,26 +1,18 @@
-// The mock cluster's owner: a producer handle for librdkafka's bookkeeping, and the cluster on it.
+// The mock cluster's owner: a client handle for librdkafka's bookkeeping, and the cluster on it.
 #include "mock_cluster.h"
-
-#include "client_state.h"
 
 #include <algorithm>
 
 namespace patchstream::kafka {
 
-MockCluster::MockCluster(std::unique_ptr<detail::ClientState> state, ClientPtr rk,
-                         ClusterPtr cluster, int brokers)
-    : state_(std::move(state)),
-      rk_(std::move(rk)),
-      cluster_(std::move(cluster)),
-      brokers_(brokers) {}
+MockCluster::MockCluster(Admin host, ClusterPtr cluster, int brokers)
+    : host_(std::move(host)), cluster_(std::move(cluster)), brokers_(brokers) {}
 
 MockCluster::MockCluster(MockCluster&&) noexcept = default;
 MockCluster& MockCluster::operator=(MockCluster&& other) noexcept {
   if (this != &other) {
-    cluster_.reset();  // before the handle it lives on, and that before its callbacks' state
-    rk_.reset();
-    state_ = std::move(other.state_);
-    rk_ = std::move(other.rk_);
+    cluster_.reset();  // before the handle it lives on
+    host_ = std::move(other.host_);
     cluster_ = std::move(other.cluster_);
     brokers_ = other.brokers_;
   }
@@ -33,23 +25,16 @@ Result<MockCluster> MockCluster::create(int brokers, ClientHooks hooks) {
     return KafkaError::invalid("mock cluster: brokers must be at least 1, got " +
                                std::to_string(brokers));
   }
-  auto conf = make_conf({});
-  if (!conf) {
-    return conf.error();
+  auto host = Admin::create({}, std::move(hooks));
+  if (!host) {
+    return host.error();
   }
-  auto state = std::make_unique<detail::ClientState>();
-  state->hooks = std::move(hooks);
-  detail::install_hooks(conf.value().get(), state.get());
-  auto rk = detail::new_client(RD_KAFKA_PRODUCER, conf.value());
-  if (!rk) {
-    return rk.error();
-  }
-  ClusterPtr cluster(rd_kafka_mock_cluster_new(rk.value().get(), brokers));
+  ClusterPtr cluster(rd_kafka_mock_cluster_new(host->get(), brokers));
   if (!cluster) {
     return KafkaError::invalid("mock cluster: rd_kafka_mock_cluster_new failed (" +
                                std::to_string(brokers) + " brokers; no free loopback port?)");
   }
-  return MockCluster(std::move(state), std::move(rk).value(), std::move(cluster), brokers);
+  return MockCluster(std::move(host).value(), std::move(cluster), brokers);
 }
 
 Status MockCluster::create_topic(const std::string& name, int partitions, int replication_factor) {

@@ -2,6 +2,7 @@
 // guarantees.
 #pragma once
 
+#include "admin.h"
 #include "config.h"
 #include "error.h"
 #include "handles.h"
@@ -12,10 +13,6 @@
 #include <string>
 
 namespace patchstream::kafka {
-
-namespace detail {
-struct ClientState;
-}
 
 // librdkafka's mock cluster answers the Kafka protocol on real localhost TCP ports, so any client
 // (patchstream, kcat) can use it as `bootstrap.servers`. It keeps records in memory only and fakes
@@ -41,13 +38,11 @@ class MockCluster {
   using ClusterPtr =
       std::unique_ptr<rd_kafka_mock_cluster_t,
                       RdDeleter<rd_kafka_mock_cluster_t, rd_kafka_mock_cluster_destroy>>;
-  MockCluster(std::unique_ptr<detail::ClientState> state, ClientPtr rk, ClusterPtr cluster,
-              int brokers);
+  MockCluster(Admin host, ClusterPtr cluster, int brokers);
 
-  // Declared in destruction order reversed: the cluster goes before the handle it was created on,
-  // the handle before the state its callbacks reach.
-  std::unique_ptr<detail::ClientState> state_;
-  ClientPtr rk_;
+  // The cluster lives on a client handle librdkafka needs for its bookkeeping (it never connects):
+  // declared first, so the cluster is destroyed before it.
+  Admin host_;
   ClusterPtr cluster_;
   int brokers_ = 0;
 };
