@@ -5,7 +5,11 @@
 # `patchstream mock-broker` (librdkafka's mock cluster: no Java, no delivery guarantees).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+if [[ " $* " == *" --embedded "* || "${1:-}" == "--offline" ]]; then
+  PATCHSTREAM_SETUP_NO_JAVA=1 scripts/setup.sh
+else
+  scripts/setup.sh
+fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build -j"${PATCHSTREAM_JOBS:-2}" patchstream
 if [[ "${1:-}" == "--offline" ]]; then

@@ -10,8 +10,11 @@ packages=(
   clang libclang-rt-14-dev clang-format
   kcat prometheus prometheus-alertmanager ed curl
 )
-command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
-command -v mvn >/dev/null || packages+=(maven)
+# The Java broker (tests, demo) needs these; `demo.sh --embedded/--offline` runs without them.
+if [[ -z "${PATCHSTREAM_SETUP_NO_JAVA:-}" ]]; then
+  command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || packages+=(maven)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

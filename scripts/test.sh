@@ -28,7 +28,7 @@ echo "   changes from many threads, the admin server's own thread). librdkafka's
 echo "   TSan-clean, so Kafka tests stay out of this build (docs/RELIABILITY.md)."
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPATCHSTREAM_SANITIZE=thread \
   -DPATCHSTREAM_BENCHMARKS=OFF >/dev/null
-ninja -C build-tsan -j"$jobs" flags_test admin_http_test
-ctest --test-dir build-tsan --output-on-failure -R '^(Registry|AdminHttp)[.]'
+ninja -C build-tsan -j"$jobs" flags_test admin_http_test admin_abuse_test
+ctest --test-dir build-tsan --output-on-failure -R '^(Registry|AdminHttp|AdminAbuse)[.]'
 
 echo "== all tests passed"
