@@ -291,7 +291,10 @@ auto_rollback = true
         burst.wait()
         self.phase = "auto-rollback to 0 %" if rolled_back else "burst (no rollback?)"
         self.hold(3)
-        self.phase = "waiting for the alert to resolve"
+        # At 0 % the pipeline sees no traffic, and an alert needs a minimum sample to resolve (it
+        # never resolves on silence): like the runbook, resume with a canary and watch it resolve.
+        self.phase = "burst over: canary 10 %, waiting for the alert to resolve"
+        self.set_percentage(10, "canary after incident: 10%")
         self.hold(4 * self.args.alert_window_seconds,
                   until=lambda: not any("/critical/pipeline" in a for a in self.firing_alerts()))
         for pct in (50, 100):
