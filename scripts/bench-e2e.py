@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
 BIN = BUILD / "processor/patchstream"
+PROBE = BUILD / "tests/benchmarks/latency_probe"
 PIPE = BUILD / "tests/benchmarks/kafka_pipe"
 BROKER = ROOT / "scripts/kafka-broker.sh"
 SIZES = {"small": (50, 10), "large": (5000, 500)}
@@ -136,39 +136,17 @@ percentage = 100
             # Warm up: wait until the processor has joined its group and handled one event.
             self.produce(t["in"], 1).wait()
             time.sleep(0.5)
-        arrivals = {}
-        reader = subprocess.Popen(["kcat", "-b", self.bootstrap, "-t", t["results"], "-C", "-u", "-J", "-q",
-                                   "-o", "end", "-X", "isolation.level=read_committed",
-                                   # read_committed fetches are not woken by commit markers: a
-                                   # latency-minded consumer keeps the broker's wait short
-                                   "-X", "fetch.wait.max.ms=5"],
-                                  stdout=subprocess.PIPE, text=True)
-
-        def read():
-            for line in reader.stdout:
-                r = json.loads(line)
-                h = r.get("headers") or []
-                arrivals[dict(zip(h[0::2], h[1::2]))["ce_id"]] = time.time()
-
-        th = threading.Thread(target=read, daemon=True)
-        th.start()
-        time.sleep(1)
-        start = time.time()
+        # The probe (tests/benchmarks/latency_probe) reads the input's CreateTime and the results
+        # as a read_committed consumer in one C++ process: no JSON parsing on the measuring side.
+        probe = subprocess.Popen([str(PROBE), "--bootstrap", self.bootstrap, "--input", t["in"],
+                                  "--results", t["results"], "--group", f"probe-{self.n}"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        probe.stderr.readline()  # "ready: N partitions" once the group has assigned them
         self.produce(t["in"], 0, rate=rate, duration=seconds).wait()
-        time.sleep(3)
-        reader.terminate()
+        out, _ = probe.communicate(timeout=120)
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=30)
-        inputs = sh("kcat", "-b", self.bootstrap, "-t", t["in"], "-C", "-e", "-q", "-J", "-o", "beginning").stdout
-        lat = []
-        for line in inputs.splitlines():
-            r = json.loads(line)
-            key = f"{t['in']}/{r['partition']}/{r['offset']}"
-            if key in arrivals and r["ts"] / 1000 >= start:
-                lat.append(arrivals[key] - r["ts"] / 1000)
-        lat.sort()
-        q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))] * 1000
-        return {"samples": len(lat), "p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "max": lat[-1] * 1000}
+        return json.loads(out)
 
     def soak(self, rate, seconds):
         t = self.topics("soak")

@@ -11,11 +11,12 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" -LE fuzz
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build: unit tests"
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build: unit and kafka tests (a sanitized"
+echo "   patchstream end to end on the real broker)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPATCHSTREAM_SANITIZE=address,undefined \
   -DPATCHSTREAM_BENCHMARKS=OFF >/dev/null
 ninja -C build-asan -j"$jobs"
-ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit
+ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'unit|kafka'
 
 echo "== libFuzzer (clang, ASan+UBSan): decode + pipeline + result writer"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \

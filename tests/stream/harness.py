@@ -13,6 +13,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import mmh3  # tests/requirements.txt
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("PATCHSTREAM_BIN", str(ROOT / "build/processor/patchstream"))
 TOKEN = "test-token-" + uuid.uuid4().hex
@@ -266,5 +268,7 @@ def offline_apply(values: list[str]) -> dict[str, dict]:
 
 
 def bucket(user: str, group: str = "batch-patches-v1") -> int:
-    return int(subprocess.run([BIN, "bucket", group, user], capture_output=True, text=True,
-                              check=True).stdout.split()[0])
+    """The user's rollout bucket, computed in-process: flags_bucket_mmh3 proves `patchstream bucket`
+    equals mmh3 on 6,000 keys, and one process per user made the rollout test take minutes under
+    the sanitizers."""
+    return mmh3.hash(f"{group}:{user}".encode(), 0, signed=False) % 100 + 1
