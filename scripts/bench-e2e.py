@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
 BIN = BUILD / "processor/patchstream"
+WARMUP = 5  # seconds of load before latency is measured (the first transaction takes ~0.9 s)
 PROBE = BUILD / "tests/benchmarks/latency_probe"
 PIPE = BUILD / "tests/benchmarks/kafka_pipe"
 BROKER = ROOT / "scripts/kafka-broker.sh"
@@ -127,26 +129,40 @@ percentage = 100
         event_bytes = {"small": 3.4e3, "large": 313e3}[self.args.size]
         return rate, rate * event_bytes / 1e6, peak_rss
 
-    def latency(self, rate, seconds=20):
-        """produce time → visible to a read_committed consumer, at `rate` events/s."""
+    def latency(self, rate, seconds=20, pipe=False):
+        """produce time → visible to a read_committed consumer, at `rate` events/s; pipe: the same
+        through kafka_pipe (exactly-once, same commit interval), the ceiling's latency."""
         t = self.topics("lat")
         port = 19800 + self.n
-        p = self.start_processor(t, True, port)
-        while self.scrape(port)[0] == 0 and p.poll() is None:
+        if pipe:
+            p = subprocess.Popen([str(PIPE), "--bootstrap", self.bootstrap, "--input", t["in"],
+                                  "--output", t["results"], "--group", f"pipe-lat-{self.n}",
+                                  "--commit-ms", str(self.args.commit_ms), "--expect", "1000000000"],
+                                 stdout=subprocess.PIPE, text=True)
+            time.sleep(5)  # joined (the broker delays a new group's first rebalance by 3 s)
+        else:
+            p = self.start_processor(t, True, port)
+        while not pipe and self.scrape(port)[0] == 0 and p.poll() is None:
             # Warm up: wait until the processor has joined its group and handled one event.
             self.produce(t["in"], 1).wait()
             time.sleep(0.5)
         # The probe (tests/benchmarks/latency_probe) reads the input's CreateTime and the results
         # as a read_committed consumer in one C++ process: no JSON parsing on the measuring side.
         probe = subprocess.Popen([str(PROBE), "--bootstrap", self.bootstrap, "--input", t["in"],
-                                  "--results", t["results"], "--group", f"probe-{self.n}"],
+                                  "--results", t["results"], "--group", f"probe-{self.n}",
+                                  "--warmup-seconds", str(WARMUP)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         probe.stderr.readline()  # "ready: N partitions" once the group has assigned them
-        self.produce(t["in"], 0, rate=rate, duration=seconds).wait()
+        trace = open(self.work / f"probe{self.n}.log", "w")
+        threading.Thread(target=lambda: trace.writelines(probe.stderr), daemon=True).start()
+        self.produce(t["in"], 0, rate=rate, duration=WARMUP + seconds).wait()
         out, _ = probe.communicate(timeout=120)
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=30)
-        return json.loads(out)
+        result = json.loads(out)
+        if pipe:
+            result["commits"] = json.loads(p.stdout.read())
+        return result
 
     def soak(self, rate, seconds):
         t = self.topics("soak")
@@ -175,6 +191,8 @@ def main():
     ap.add_argument("--commit-ms", type=int, default=100, help="processing.commit_every_ms")
     ap.add_argument("--saturation", type=int, default=0,
                     help="skip the throughput runs and take this as saturation (events/s)")
+    ap.add_argument("--loads", type=lambda v: [float(x) for x in v.split(",")], default=[0.25, 0.5, 0.8],
+                    help="latency runs at these fractions of saturation")
     args = ap.parse_args()
     b = Bench(args)
     try:
@@ -188,10 +206,15 @@ def main():
             mode = "exactly-once" if eo else "at-least-once"
             print(f"| {mode} | {ceil:,.0f}/s | {rate:,.0f}/s | {rate / ceil * 100:.0f} % | {mbs:.0f} | {rss / 2**20:.0f} MiB |", flush=True)
         if args.latency:
-            print("\n| load (exactly-once) | samples | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|")
-            for frac in (0.25, 0.5, 0.8):
-                r = b.latency(int(sat * frac))
-                print(f"| {frac * 100:.0f} % of saturation ({int(sat * frac):,}/s) | {r['samples']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.1f} ms |", flush=True)
+            print("\n| load (exactly-once) | samples | p50 | p95 | p99 | max | input readable p50 / p99 |\n|---|---|---|---|---|---|---|")
+            for frac in args.loads:
+                for pipe in (False, True):
+                    r = b.latency(int(sat * frac), pipe=pipe)
+                    who = "kafka_pipe (ceiling)" if pipe else "patchstream"
+                    if pipe:
+                        c = r["commits"]
+                        print(f"<!-- kafka_pipe commits: {c['commits']}, took p50 {c['commit_ms_p50']} ms, p99 {c['commit_ms_p99']} ms, max {c['commit_ms_max']} ms -->")
+                    print(f"| {frac * 100:.0f} % of saturation ({int(sat * frac):,}/s), {who} | {r['samples']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.1f} ms | {r['input_p50']:.1f} / {r['input_p99']:.1f} ms |", flush=True)
         if args.soak_seconds:
             s = b.soak(int(sat * 0.5), args.soak_seconds)
             print("\nRSS over the soak (s, MiB): " + ", ".join(f"{t:.0f}:{m:.0f}" for t, m in s))

@@ -136,7 +136,9 @@ int run(const RunOptions& options) {
                         config.processing.delivery == DeliveryMode::exactly_once,
                         config.processing.commit_every_events,
                         config.processing.commit_every,
-                        config.processing.shutdown_timeout};
+                        config.processing.shutdown_timeout,
+                        {config.topics.results, config.topics.legacy, config.topics.dead_letter,
+                         config.topics.metrics, config.topics.alerts}};
   Telemetry telemetry({config.instance_id, config.processing.flag, config.topics.metrics,
                        config.topics.alerts, config.metrics_interval, config.alerts},
                       metrics, catalog, registry, log);

@@ -37,6 +37,8 @@ using HeadersPtr =
     std::unique_ptr<rd_kafka_headers_t, RdDeleter<rd_kafka_headers_t, rd_kafka_headers_destroy>>;
 using MessagePtr =
     std::unique_ptr<rd_kafka_message_t, RdDeleter<rd_kafka_message_t, detail::destroy_message>>;
+using TopicPtr =
+    std::unique_ptr<rd_kafka_topic_t, RdDeleter<rd_kafka_topic_t, rd_kafka_topic_destroy>>;
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t,
                                     RdDeleter<const rd_kafka_metadata_t, detail::destroy_metadata>>;
 using QueuePtr =

@@ -1,9 +1,10 @@
 // Transactional and idempotent producers over rd_kafka_producev, with delivery accounting.
 #include "producer.h"
 
-#include "client_state.h"
-
+#include <algorithm>
 #include <array>
+
+#include "client_state.h"
 
 namespace patchstream::kafka {
 
@@ -42,9 +43,11 @@ Producer::Producer(std::unique_ptr<State> state, ClientPtr rk)
 Producer::Producer(Producer&&) noexcept = default;
 Producer& Producer::operator=(Producer&& other) noexcept {
   if (this != &other) {
-    rk_.reset();  // before its state: callbacks may run during destruction
+    topics_.clear();  // topic handles before their client
+    rk_.reset();      // before its state: callbacks may run during destruction
     state_ = std::move(other.state_);
     rk_ = std::move(other.rk_);
+    topics_ = std::move(other.topics_);
   }
   return *this;
 }
@@ -171,6 +174,27 @@ Status Producer::flush(std::chrono::milliseconds timeout) {
   auto err = rd_kafka_flush(rk_.get(), timeout_ms(timeout));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaError::from_code(err, "flush", rk_.get());
+  }
+  return {};
+}
+
+Status Producer::load_topics(const std::vector<std::string>& topics,
+                             std::chrono::milliseconds timeout) {
+  for (const auto& topic : topics)
+    topics_.emplace_back(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
+  // One request for every locally known topic: a broker that is down costs `timeout` once.
+  const rd_kafka_metadata_t* raw = nullptr;
+  auto err = rd_kafka_metadata(rk_.get(), 0, nullptr, &raw, timeout_ms(timeout));
+  MetadataPtr md(raw);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaError::from_code(err, "metadata", rk_.get());
+  for (const auto& topic : topics) {
+    const auto* begin = md->topics;
+    const auto* end = md->topics + md->topic_cnt;
+    const auto* found = std::find_if(
+        begin, end, [&](const rd_kafka_metadata_topic_t& t) { return topic == t.topic; });
+    const auto topic_err = found == end ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART : found->err;
+    if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return KafkaError::from_code(topic_err, "metadata of " + topic, rk_.get());
   }
   return {};
 }

@@ -230,6 +230,10 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
                 {{"error", s.error().to_string()}});
     }
   }
+  if (auto s = loop.producer->load_topics(settings_.output_topics, 2s); !s.ok()) {
+    // Not fatal: the topic may be created later; until then its records wait in the producer.
+    log_.warn("an output topic is not available yet", {{"error", s.error().to_string()}});
+  }
   health_.broker_answered();
 
   kafka::ConsumerSettings cs;

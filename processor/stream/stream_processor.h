@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "kafka/config.h"
 #include "logging/logger.h"
@@ -24,6 +25,7 @@ struct StreamSettings {
   std::size_t commit_every_events = 1000;
   std::chrono::milliseconds commit_every{100};
   std::chrono::milliseconds shutdown_timeout{10'000};
+  std::vector<std::string> output_topics;  // their metadata is loaded before the first event
 };
 
 // Called on the loop thread for every routed event and after every commit (metrics, alerts).
