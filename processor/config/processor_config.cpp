@@ -143,6 +143,12 @@ std::map<std::string, Setter> setters() {
   s["admin.read_timeout_ms"] = [](auto& c, auto& k, auto& v) {
     c.admin.read_timeout = std::chrono::milliseconds(parse_int<int>(k, v, 100, 600'000));
   };
+  s["admin.write_timeout_ms"] = [](auto& c, auto& k, auto& v) {
+    c.admin.write_timeout = std::chrono::milliseconds(parse_int<int>(k, v, 100, 600'000));
+  };
+  s["admin.max_connections"] = [](auto& c, auto& k, auto& v) {
+    c.admin.max_connections = parse_int<std::size_t>(k, v, 1, 100'000);
+  };
   s["admin.token_file"] = [](auto& c, auto&, auto& v) { c.admin_auth.token_file = v; };
   s["admin.token_env"] = [](auto& c, auto& k, auto& v) {
     c.admin_auth.token_env = non_empty(k, v);
@@ -392,6 +398,8 @@ std::string describe_config(const ProcessorConfig& c) {
                        {"body_limit", static_cast<int64_t>(c.admin.body_limit)},
                        {"header_limit", static_cast<int64_t>(c.admin.header_limit)},
                        {"read_timeout_ms", static_cast<int64_t>(c.admin.read_timeout.count())},
+                       {"write_timeout_ms", static_cast<int64_t>(c.admin.write_timeout.count())},
+                       {"max_connections", static_cast<int64_t>(c.admin.max_connections)},
                        {"token_file", c.admin_auth.token_file.string()},
                        {"token_env", c.admin_auth.token_env}});
   t.insert("flags", toml::table{{"store", c.flags.store == FlagStoreKind::file ? "file" : "kafka"},
