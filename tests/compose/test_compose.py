@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 import tomllib
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +22,9 @@ COMPOSE_FILE = COMPOSE / "docker-compose.yml"
 DOCKERFILE = COMPOSE / "Dockerfile"
 DASHBOARD_DIR = COMPOSE / "grafana" / "dashboards"
 RULES_DIR = REPO / "alerting" / "rules"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stream"))
+from harness import start_without_broker  # noqa: E402
+
 FLAG = "batch-patches-v1"
 
 
@@ -159,28 +163,7 @@ def scrape(tmp_path_factory):
         pytest.skip("PATCHSTREAM_BIN not set (CTest sets it to the built patchstream)")
     work = tmp_path_factory.mktemp("scrape")
     port = free_port()
-    # at-least-once: no init_transactions to wait for, so the loop runs and exports the flag gauge.
-    config = work / "patchstream.toml"
-    config.write_text(f"""
-instance_id = "compose-test"
-[kafka]
-"bootstrap.servers" = "127.0.0.1:1"
-[processing]
-delivery = "at-least-once"
-[admin]
-listen = "127.0.0.1:{port}"
-[flags]
-store = "file"
-directory = "{work / 'flags'}"
-[[flags.declare]]
-name = "{FLAG}"
-enabled = true
-percentage = 10
-""")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHSTREAM_")}
-    log = open(work / "patchstream.log", "wb")
-    process = subprocess.Popen([binary, "run", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT,
-                               env=env, cwd=work)
+    process = start_without_broker(work, port)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
@@ -209,7 +192,6 @@ percentage = 10
         except subprocess.TimeoutExpired:
             process.kill()  # a shutdown stuck on the unreachable broker must not outlive the test
             process.wait(timeout=5)
-        log.close()
 
 
 def scraped_names(text):

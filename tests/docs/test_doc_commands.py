@@ -8,11 +8,15 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stream"))
+from harness import start_without_broker  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("PATCHSTREAM_BIN", str(ROOT / "build/processor/patchstream"))
@@ -37,32 +41,12 @@ def admin(tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = work / "patchstream.toml"
-    config.write_text(f"""
-instance_id = "doc-test"
-[kafka]
-"bootstrap.servers" = "127.0.0.1:1"
-[processing]
-delivery = "at-least-once"
-[admin]
-listen = "127.0.0.1:{port}"
-token_env = "DOC_TEST_TOKEN"
-[flags]
-store = "file"
-directory = "{work / 'flags'}"
-[[flags.declare]]
-name = "batch-patches-v1"
-enabled = true
-percentage = 10
-""")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHSTREAM_")}
-    env["DOC_TEST_TOKEN"] = TOKEN
-    log = open(work / "log.jsonl", "wb")
-    proc = subprocess.Popen([BIN, "run", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = start_without_broker(work, port, env={"DOC_TEST_TOKEN": TOKEN},
+                                extra_toml='token_env = "DOC_TEST_TOKEN"')
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
-        assert proc.poll() is None, (work / "log.jsonl").read_text()
+        assert proc.poll() is None, (work / "patchstream.log").read_text()
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
                 if r.status == 200:

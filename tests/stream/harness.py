@@ -272,3 +272,31 @@ def bucket(user: str, group: str = "batch-patches-v1") -> int:
     equals mmh3 on 6,000 keys, and one process per user made the rollout test take minutes under
     the sanitizers."""
     return mmh3.hash(f"{group}:{user}".encode(), 0, signed=False) % 100 + 1
+
+
+def start_without_broker(work: Path, port: int, env: dict | None = None,
+                         extra_toml: str = "") -> subprocess.Popen:
+    """`patchstream run` against an unreachable broker, at-least-once (no init_transactions to
+    wait for): the admin server, flag catalog, /metrics and the loop's ticks run without Kafka."""
+    config = work / "patchstream.toml"
+    config.write_text(f"""
+instance_id = "no-broker"
+[kafka]
+"bootstrap.servers" = "127.0.0.1:1"
+[processing]
+delivery = "at-least-once"
+[admin]
+listen = "127.0.0.1:{port}"
+{extra_toml}
+[flags]
+store = "file"
+directory = "{work / 'flags'}"
+[[flags.declare]]
+name = "batch-patches-v1"
+enabled = true
+percentage = 10
+""")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PATCHSTREAM_")}
+    log = open(work / "patchstream.log", "wb")
+    return subprocess.Popen([BIN, "run", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT,
+                            env={**clean, **(env or {})}, cwd=work)
