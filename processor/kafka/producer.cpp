@@ -139,29 +139,38 @@ Status Producer::abort_transaction(std::chrono::milliseconds timeout) {
   return {};
 }
 
-Status Producer::produce(const std::string& topic, std::string_view key, std::string_view value,
+Status Producer::produce(std::string_view topic, std::string_view key, std::string_view value,
                          std::span<const HeaderView> headers, int32_t partition) {
   // librdkafka's varargs API only reads these; the casts drop const for its void* parameters.
   void* key_ptr = const_cast<char*>(key.data());
   void* value_ptr = const_cast<char*>(value.data());
+  rd_kafka_topic_t* rkt = nullptr;
+  for (const auto& known : topics_) {
+    if (topic == rd_kafka_topic_name(known.get())) rkt = known.get();
+  }
+  TopicPtr named;
+  if (rkt == nullptr) {
+    named.reset(rd_kafka_topic_new(rk_.get(), std::string(topic).c_str(), nullptr));
+    rkt = named.get();
+  }
+  HeadersPtr hdrs = headers.empty() ? nullptr : make_headers(headers);
   rd_kafka_resp_err_t err{};
-  if (headers.empty()) {
+  if (hdrs) {
     err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_ptr, key.size()),
-        RD_KAFKA_V_VALUE(value_ptr, value.size()), RD_KAFKA_V_END);
-  } else {
-    HeadersPtr hdrs = make_headers(headers);
-    err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        rk_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_ptr, key.size()),
         RD_KAFKA_V_VALUE(value_ptr, value.size()), RD_KAFKA_V_HEADERS(hdrs.get()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)hdrs.release();  // the message owns them now
     }
+  } else {
+    err = rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_KEY(key_ptr, key.size()),
+                            RD_KAFKA_V_VALUE(value_ptr, value.size()), RD_KAFKA_V_END);
   }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return KafkaError::from_code(err, "produce to " + topic, rk_.get());
+    return KafkaError::from_code(err, "produce to " + std::string(topic), rk_.get());
   }
   return {};
 }

@@ -55,7 +55,8 @@ class Producer {
   // Enqueues a copy of key, value and headers. A key with data() == nullptr is a null key.
   // A full local queue gives an error with queue_full(): poll(), pause the consumer, retry; nothing
   // was enqueued.
-  Status produce(const std::string& topic, std::string_view key, std::string_view value,
+  // A topic passed to load_topics() is produced to by its kept handle: no per-record lookup.
+  Status produce(std::string_view topic, std::string_view key, std::string_view value,
                  std::span<const HeaderView> headers = {}, int32_t partition = kAnyPartition);
   // Serves delivery reports and client hooks; returns the number of events served.
   int poll(std::chrono::milliseconds timeout);

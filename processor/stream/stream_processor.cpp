@@ -151,7 +151,7 @@ struct StreamProcessor::Loop {
   bool produce(const OutputRecord& out) {
     const std::string_view key = out.key ? *out.key : std::string_view();
     for (;;) {
-      auto s = producer->produce(std::string(out.topic), key, out.value, out.headers);
+      auto s = producer->produce(out.topic, key, out.value, out.headers);
       if (s.ok()) return true;
       if (s.error().queue_full()) {
         producer->poll(50ms);
