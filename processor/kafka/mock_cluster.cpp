@@ -50,6 +50,11 @@ Status MockCluster::create_topic(const std::string& name, int partitions, int re
   return {};
 }
 
+void MockCluster::push_request_errors(std::int16_t api_key,
+                                      const std::vector<rd_kafka_resp_err_t>& errors) {
+  rd_kafka_mock_push_request_errors_array(cluster_.get(), api_key, errors.size(), errors.data());
+}
+
 std::string MockCluster::bootstrap() const {
   return rd_kafka_mock_cluster_bootstraps(cluster_.get());
 }

@@ -9,8 +9,10 @@
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace patchstream::kafka {
 
@@ -32,6 +34,9 @@ class MockCluster {
   Status create_topic(const std::string& name, int partitions, int replication_factor = 1);
   // "127.0.0.1:port[,…]", one entry per broker.
   std::string bootstrap() const;
+  // Fault injection for tests: the next requests of `api_key` (RD_KAFKAP_*) are answered with
+  // these errors, one per request, in order (api_key: the protocol ApiKey, e.g. 26 for EndTxn).
+  void push_request_errors(std::int16_t api_key, const std::vector<rd_kafka_resp_err_t>& errors);
   int brokers() const { return brokers_; }
 
  private:
