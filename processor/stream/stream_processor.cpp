@@ -3,7 +3,6 @@
 #include "stream_processor.h"
 
 #include <thread>
-#include <vector>
 
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
@@ -30,75 +29,11 @@ struct StreamProcessor::Loop {
   std::size_t pending = 0;  // events since the last commit
   Clock::time_point batch_started{};
   Clock::time_point last_broker_ok = Clock::now();
-  kafka::KafkaConfig producer_config{};
-  kafka::ClientHooks hooks{};
-  std::vector<Clock::time_point> recoveries{};  // producer recreations in the last minute
-  const std::atomic<bool>* stop = nullptr;
 
   void fail(const kafka::KafkaError& e, std::string_view during) {
     p.log_.error("fatal Kafka error: exiting so the supervisor restarts the instance",
                  {{"during", during}, {"error", e.to_string()}});
     fatal = true;
-  }
-
-  // Creates the producer; exactly-once: init_transactions (fencing any predecessor with the same
-  // transactional.id and aborting its open transaction), retried while the broker is away.
-  // False when `stop` was set first or the producer cannot be made.
-  bool start_producer() {
-    producer.reset();
-    auto made = p.settings_.exactly_once ? kafka::Producer::transactional(
-                                               producer_config, p.settings_.transactional_id, hooks)
-                                         : kafka::Producer::idempotent(producer_config, hooks);
-    if (!made.ok()) {
-      p.log_.error("cannot create the producer", {{"error", made.error().to_string()}});
-      return false;
-    }
-    producer.emplace(std::move(made).value());
-    if (p.settings_.exactly_once) {
-      for (;;) {
-        auto s = producer->init_transactions(5s);
-        if (s.ok()) break;
-        if (stop->load()) return false;
-        if (s.error().fatal || !(s.error().retriable || s.error().timed_out())) {
-          p.log_.error("init_transactions failed", {{"error", s.error().to_string()}});
-          return false;
-        }
-        p.log_.warn("init_transactions: broker not ready, retrying",
-                    {{"error", s.error().to_string()}});
-      }
-    }
-    if (auto s = producer->load_topics(p.settings_.output_topics, 2s); !s.ok()) {
-      // Not fatal: the topic may be created later; until then its records wait in the producer.
-      p.log_.warn("an output topic is not available yet", {{"error", s.error().to_string()}});
-    }
-    return true;
-  }
-
-  // A fatal producer error (librdkafka 2.0.2 makes, e.g., INVALID_TXN_STATE after a broker
-  // restart fatal) is survived in-process: a new producer with the same transactional.id fences
-  // the old one's epoch and aborts its transaction, and the input rewinds to the committed
-  // offsets. Fenced by another holder of the id, or recreated too often, the process exits.
-  void producer_failed(const kafka::KafkaError& e, std::string_view during) {
-    const bool fenced =
-        e.code == RD_KAFKA_RESP_ERR__FENCED || e.code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED;
-    const auto now = Clock::now();
-    std::erase_if(recoveries, [&](Clock::time_point t) { return now - t > 60s; });
-    if (fenced || recoveries.size() >= 3) return fail(e, during);
-    recoveries.push_back(now);
-    p.log_.warn(
-        "fatal producer error: recreating the producer, input rewinds to the committed "
-        "offsets",
-        {{"during", during}, {"error", e.to_string()}, {"events", pending}});
-    txn_open = false;
-    pending = 0;
-    if (p.observer_.on_abort) p.observer_.on_abort();
-    if (!start_producer()) {
-      fatal = true;
-      return;
-    }
-    if (auto s = consumer->rewind_to_committed(10s); !s.ok())
-      p.log_.warn("rewind failed; the group will resume from committed offsets",
-                  {{"error", s.error().to_string()}});
   }
 
   kafka::PartitionOffsets positions() {
@@ -116,7 +51,7 @@ struct StreamProcessor::Loop {
                 {{"error", why.to_string()}, {"events", pending}});
     if (txn_open) {
       auto s = producer->abort_transaction(30s);
-      if (!s.ok() && s.error().fatal) return producer_failed(s.error(), "abort_transaction");
+      if (!s.ok() && s.error().fatal) return fail(s.error(), "abort_transaction");
     }
     txn_open = false;
     pending = 0;
@@ -154,7 +89,7 @@ struct StreamProcessor::Loop {
         auto s = producer->send_offsets_to_transaction(offsets, group.get(), 30s);
         if (s.ok()) s = producer->commit_transaction(60s);
         if (s.ok()) break;
-        if (s.error().fatal) return producer_failed(s.error(), "commit");
+        if (s.error().fatal) return fail(s.error(), "commit");
         if (s.error().txn_requires_abort || attempt >= 5)
           return abort_and_rewind(s.error(), rewind_on_abort);
         p.log_.warn("commit failed, retrying",
@@ -203,7 +138,7 @@ struct StreamProcessor::Loop {
     if (!p.settings_.exactly_once || txn_open) return true;
     auto s = producer->begin_transaction();
     if (!s.ok()) {
-      producer_failed(s.error(), "begin_transaction");
+      fail(s.error(), "begin_transaction");
       return false;
     }
     txn_open = true;
@@ -223,7 +158,7 @@ struct StreamProcessor::Loop {
         continue;
       }
       if (s.error().fatal) {
-        producer_failed(s.error(), "produce");
+        fail(s.error(), "produce");
       } else {
         abort_and_rewind(s.error(), true);
       }
@@ -256,7 +191,7 @@ struct StreamProcessor::Loop {
 
 int StreamProcessor::run(const std::atomic<bool>& stop) {
   Loop loop{*this, std::nullopt, std::nullopt};
-  kafka::ClientHooks hooks{};
+  kafka::ClientHooks hooks;
   hooks.on_error = [this](const kafka::KafkaError& e) {
     // librdkafka reports lost connectivity here; readiness follows it until a round trip succeeds.
     if (e.code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || e.code == RD_KAFKA_RESP_ERR__TRANSPORT ||
@@ -270,13 +205,35 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
     if (facility == "FAIL") health_.broker_lost();  // a broker connection failed
   };
 
-  loop.stop = &stop;
-  loop.hooks = hooks;
-  loop.producer_config = settings_.kafka;
+  kafka::KafkaConfig producer_config = settings_.kafka;
   // Bound what can wait in memory for the broker; beyond it produce() reports a full queue.
-  loop.producer_config.try_emplace("queue.buffering.max.kbytes", "65536");
-  loop.producer_config.try_emplace("linger.ms", "5");
-  if (!loop.start_producer()) return stop.load() ? 0 : 1;
+  producer_config.try_emplace("queue.buffering.max.kbytes", "65536");
+  producer_config.try_emplace("linger.ms", "5");
+  auto producer = settings_.exactly_once ? kafka::Producer::transactional(
+                                               producer_config, settings_.transactional_id, hooks)
+                                         : kafka::Producer::idempotent(producer_config, hooks);
+  if (!producer.ok()) {
+    log_.error("cannot create the producer", {{"error", producer.error().to_string()}});
+    return 1;
+  }
+  loop.producer.emplace(std::move(producer).value());
+  if (settings_.exactly_once) {
+    for (;;) {
+      auto s = loop.producer->init_transactions(5s);
+      if (s.ok()) break;
+      if (stop.load()) return 0;  // asked to stop before anything was consumed
+      if (s.error().fatal || !(s.error().retriable || s.error().timed_out())) {
+        log_.error("init_transactions failed", {{"error", s.error().to_string()}});
+        return 1;
+      }
+      log_.warn("init_transactions: broker not ready, retrying",
+                {{"error", s.error().to_string()}});
+    }
+  }
+  if (auto s = loop.producer->load_topics(settings_.output_topics, 2s); !s.ok()) {
+    // Not fatal: the topic may be created later; until then its records wait in the producer.
+    log_.warn("an output topic is not available yet", {{"error", s.error().to_string()}});
+  }
   health_.broker_answered();
 
   kafka::ConsumerSettings cs;
@@ -329,10 +286,7 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
       health_.broker_answered();
       loop.last_broker_ok = Clock::now();
       if (loop.pending == 0) loop.batch_started = Clock::now();
-      if (!loop.begin()) {
-        if (loop.fatal) break;
-        continue;  // the producer was recreated; the input rewound to the committed offsets
-      }
+      if (!loop.begin()) break;
       const auto headers = message->headers();
       InputEvent in{
           message->topic(),  message->partition(),

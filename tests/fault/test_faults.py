@@ -109,9 +109,15 @@ def test_broker_outage_recovers_without_loss(tmp_path, own_broker, fault):
         os.kill(broker_pid(own_broker), signal.SIGCONT)
     assert saw_not_ready, "/readyz should report not-ready during the outage"
     produce(topics.input, batches[n // 2:])
-    # The processor recovers by itself: no restart from the test.
+    # The processor recovers by itself: no restart from the test. One exception, seen in a heavy
+    # run: the restarted broker can answer the abort of the transaction the outage broke with
+    # INVALID_TXN_STATE, fatal for a librdkafka 2.0.2 producer; then the process exits 1 with a
+    # clear log line (issue 4's contract) and the supervisor's one restart is part of recovering.
     res, leg, dlq = outputs(topics, n, timeout=180)
-    assert proc.proc.poll() is None and proc.restarts == 0, proc.log.read_text()[-3000:]
+    log = proc.log.read_text()
+    assert proc.proc.poll() is None, log[-3000:]
+    assert proc.restarts == 0 or (proc.restarts == 1 and "INVALID_TXN_STATE" in log
+                                  and "fatal Kafka error: exiting" in log), log[-3000:]
     assert proc.stop() == 0
     assert_exactly_once(topics, n, res, leg, dlq)
 

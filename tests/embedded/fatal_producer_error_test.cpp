@@ -1,16 +1,15 @@
-// The Kafka loop survives a fatal producer error in-process (on the mock cluster, whose error
-// injection makes EndTxn fail with INVALID_TXN_STATE, fatal in librdkafka 2.0.2, as a real broker
-// did after a restart during the heavy fault run).
+// A fatal producer error ends the loop with status 1 and a clear log line, for the supervisor to
+// restart the instance (issue 4's contract). The mock cluster's error injection makes EndTxn fail
+// with INVALID_TXN_STATE, fatal in librdkafka 2.0.2, as a real broker did after a restart during
+// the heavy fault run; nothing of the failed transaction is committed.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <set>
 #include <string>
 #include <thread>
 
-#include "kafka/consumer.h"
 #include "kafka/mock_cluster.h"
 #include "kafka/producer.h"
 #include "logging/logger.h"
@@ -23,7 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(ProducerRecovery, FatalEndTxnErrorRecreatesTheProducerAndKeepsProcessing) {
+TEST(FatalProducerError, EndsTheLoopWithStatusOneForTheSupervisor) {
   auto cluster = kafka::MockCluster::create(1);
   ASSERT_TRUE(cluster.ok());
   for (const char* topic : {"in", "results", "legacy", "dlq", "metrics", "alerts"})
@@ -53,9 +52,7 @@ TEST(ProducerRecovery, FatalEndTxnErrorRecreatesTheProducerAndKeepsProcessing) {
   std::FILE* log_file = std::tmpfile();
   Logger log(1, log_file);
   HealthState health;
-  std::atomic<int> aborts{0};
   StreamObserver observer;
-  observer.on_abort = [&aborts] { ++aborts; };
   StreamSettings settings;
   settings.kafka = base;
   settings.kafka["session.timeout.ms"] = "6000";
@@ -69,28 +66,26 @@ TEST(ProducerRecovery, FatalEndTxnErrorRecreatesTheProducerAndKeepsProcessing) {
   int code = -1;
   std::thread loop([&] { code = processor.run(stop); });
 
-  // Every input gets its (legacy: the flag is unknown) output although the first commit failed.
-  kafka::ConsumerSettings cs{base, "reader", {}, {}};
-  auto reader = kafka::Consumer::create(cs);
-  ASSERT_TRUE(reader.ok());
-  ASSERT_TRUE(reader->subscribe({"legacy"}).ok());
-  std::set<std::string> seen;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (static_cast<int>(seen.size()) < kEvents && std::chrono::steady_clock::now() < deadline) {
-    auto m = reader->poll(100ms);
-    if (m.ok() && m.value()) seen.insert(std::string(m.value()->header("ce_id").value_or("")));
-  }
-  stop = true;
+  // The loop ends by itself once the failed commit turns fatal; the watchdog only keeps a
+  // regression (a loop that goes on) from hanging the test.
+  std::thread watchdog([&] {
+    for (int i = 0; i < 300 && health.running.load(); ++i)
+      std::this_thread::sleep_for(100ms);
+    stop = true;
+  });
   loop.join();
+  stop = true;
+  watchdog.join();
 
   std::rewind(log_file);
   std::string logged(1 << 16, '\0');
   logged.resize(std::fread(logged.data(), 1, logged.size(), log_file));
   std::fclose(log_file);
-  EXPECT_EQ(code, 0) << logged;  // stopped cleanly, never exited for a restart
-  EXPECT_EQ(static_cast<int>(seen.size()), kEvents) << logged;
-  EXPECT_GE(aborts.load(), 1);
-  EXPECT_NE(logged.find("recreating the producer"), std::string::npos) << logged;
+  EXPECT_EQ(code, 1) << logged;
+  EXPECT_NE(logged.find("fatal Kafka error: exiting so the supervisor restarts the instance"),
+            std::string::npos)
+      << logged;
+  EXPECT_NE(logged.find("INVALID_TXN_STATE"), std::string::npos) << logged;
 }
 
 }  // namespace
