@@ -207,7 +207,7 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
 
   kafka::KafkaConfig producer_config = settings_.kafka;
   // Bound what can wait in memory for the broker; beyond it produce() reports a full queue.
-  producer_config.try_emplace("queue.buffering.max.kbytes", "65536");
+  producer_config.try_emplace("queue.buffering.max.kbytes", "32768");
   producer_config.try_emplace("linger.ms", "5");
   auto producer = settings_.exactly_once ? kafka::Producer::transactional(
                                                producer_config, settings_.transactional_id, hooks)

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const kafka::KafkaConfig config{{"bootstrap.servers", bootstrap},
-                                  {"queue.buffering.max.kbytes", "65536"},
+                                  {"queue.buffering.max.kbytes", "32768"},
                                   {"linger.ms", "5"}};
   kafka::KafkaConfig producer_config = config;
   for (const auto& kv : extra) {
