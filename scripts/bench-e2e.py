@@ -64,7 +64,7 @@ class Bench:
             cmd.append("--at-least-once")
         return json.loads(sh(*cmd).stdout)["events_per_second"]
 
-    def start_processor(self, t, exactly_once, port):
+    def start_processor(self, t, exactly_once, port, profile=None):
         cfg = self.work / f"p{self.n}.toml"
         cfg.write_text(f"""
 instance_id = "bench-{self.n}"
@@ -93,7 +93,9 @@ name = "batch-patches-v1"
 enabled = true
 percentage = 100
 """)
-        p = subprocess.Popen([str(BIN), "run", "-c", str(cfg)], stdout=subprocess.DEVNULL,
+        # profile: `perf record` around the processor (stopped with SIGINT, which perf passes on).
+        wrap = ["perf", "record", "-F", "499", "-g", "-o", str(profile), "--"] if profile else []
+        p = subprocess.Popen([*wrap, str(BIN), "run", "-c", str(cfg)], stdout=subprocess.DEVNULL,
                              stderr=open(self.work / f"p{self.n}.log", "w"))
         return p
 
@@ -111,7 +113,10 @@ percentage = 100
         t = self.topics("ps")
         self.produce(t["in"], self.args.events).wait()
         port = 19700 + self.n
-        p = self.start_processor(t, exactly_once, port)
+        profile = None
+        if self.args.perf:
+            profile = Path(self.args.perf).with_suffix(f".{'eos' if exactly_once else 'alo'}.data")
+        p = self.start_processor(t, exactly_once, port, profile)
         first_t = first_n = None
         peak_rss = 0
         while True:
@@ -123,7 +128,7 @@ percentage = 100
             if n >= self.args.events:
                 break
             time.sleep(0.05)
-        p.send_signal(signal.SIGTERM)
+        p.send_signal(signal.SIGINT if profile else signal.SIGTERM)
         p.wait(timeout=30)
         rate = (n - first_n) / (now - first_t)
         event_bytes = {"small": 3.4e3, "large": 313e3}[self.args.size]
@@ -189,6 +194,8 @@ def main():
     ap.add_argument("--latency", action="store_true")
     ap.add_argument("--soak-seconds", type=int, default=0)
     ap.add_argument("--commit-ms", type=int, default=100, help="processing.commit_every_ms")
+    ap.add_argument("--perf", metavar="FILE",
+                    help="profile the processor in the throughput runs: perf record into FILE.eos.data / FILE.alo.data")
     ap.add_argument("--saturation", type=int, default=0,
                     help="skip the throughput runs and take this as saturation (events/s)")
     ap.add_argument("--loads", type=lambda v: [float(x) for x in v.split(",")], default=[0.25, 0.5, 0.8],

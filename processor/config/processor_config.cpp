@@ -325,14 +325,16 @@ ProcessorConfig load_config(const std::filesystem::path& path,
     throw ConfigError("processing.max_output_bytes: too small");
   // The producer must accept every record the router emits (it counts key, value and headers;
   // the slack covers their framing), or one large output would wedge the transaction.
-  const std::size_t needed = config.processing.max_output_bytes + 4096;
+  constexpr std::size_t kRecordFramingBytes = 4096;
+  const std::size_t needed = config.processing.max_output_bytes + kRecordFramingBytes;
   auto [max_message, added] = config.kafka.try_emplace("message.max.bytes", std::to_string(needed));
   if (!added) {
     const auto set =
         parse_int<std::size_t>("kafka.message.max.bytes", max_message->second, 1000, 1'000'000'000);
     if (set < needed)
       throw ConfigError("kafka.message.max.bytes: " + std::to_string(set) +
-                        " is below processing.max_output_bytes + 4096 (" + std::to_string(needed) +
+                        " is below processing.max_output_bytes + " +
+                        std::to_string(kRecordFramingBytes) + " (" + std::to_string(needed) +
                         "): the producer would refuse outputs the processor may emit");
   }
   return config;

@@ -153,22 +153,13 @@ Status Producer::produce(std::string_view topic, std::string_view key, std::stri
     named.reset(rd_kafka_topic_new(rk_.get(), std::string(topic).c_str(), nullptr));
     rkt = named.get();
   }
+  // No headers: a null list, which librdkafka accepts and which costs no allocation.
   HeadersPtr hdrs = headers.empty() ? nullptr : make_headers(headers);
-  rd_kafka_resp_err_t err{};
-  if (hdrs) {
-    err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_ptr, key.size()),
-        RD_KAFKA_V_VALUE(value_ptr, value.size()), RD_KAFKA_V_HEADERS(hdrs.get()), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      (void)hdrs.release();  // the message owns them now
-    }
-  } else {
-    err = rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_KEY(key_ptr, key.size()),
-                            RD_KAFKA_V_VALUE(value_ptr, value.size()), RD_KAFKA_V_END);
-  }
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_ptr, key.size()),
+      RD_KAFKA_V_VALUE(value_ptr, value.size()), RD_KAFKA_V_HEADERS(hdrs.get()), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) (void)hdrs.release();  // the message owns them now
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaError::from_code(err, "produce to " + std::string(topic), rk_.get());
   }

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -112,10 +111,6 @@ int main(int argc, char** argv) {
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count() -
                               m.timestamp_ms()));
-      if (std::getenv("KAFKA_PIPE_TRACE") && consume_delay_ms.back() > 200)
-        std::fprintf(stderr, "late %.3f s after start: %.0f ms\n",
-                     std::chrono::duration<double>(Clock::now() - first).count(),
-                     consume_delay_ms.back());
       if (!at_least_once && !open) {
         (void)producer->begin_transaction();
         open = true;

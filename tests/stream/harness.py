@@ -57,14 +57,14 @@ class Topics:
                         str(bootstrap_file().parent), *specs], check=True, capture_output=True)
 
 
-def produce(topic: str, records, kcat_options: tuple[str, ...] = ()) -> None:
+def produce(topic: str, records) -> None:
     """records: iterable of (key, value) strings without tabs or newlines."""
     with tempfile.NamedTemporaryFile("w", delete=False, suffix=".txt") as f:
         for key, value in records:
             f.write(f"{key}\t{value}\n")
         path = f.name
-    subprocess.run(["kcat", "-b", bootstrap(), "-t", topic, "-P", "-K", "\t", "-z", "lz4",
-                    *kcat_options, "-l", path], check=True)
+    subprocess.run(["kcat", "-b", bootstrap(), "-t", topic, "-P", "-K", "\t", "-z", "lz4", "-l", path],
+                   check=True)
     os.unlink(path)
 
 
