@@ -63,8 +63,9 @@ def produce(topic: str, records) -> None:
         for key, value in records:
             f.write(f"{key}\t{value}\n")
         path = f.name
-    subprocess.run(["kcat", "-b", bootstrap(), "-t", topic, "-P", "-K", "\t", "-z", "lz4", "-l", path],
-                   check=True)
+    subprocess.run(["kcat", "-b", bootstrap(), "-t", topic, "-P", "-K", "\t", "-z", "lz4",
+                    # idempotent: a retry after a broker fault must not duplicate an input
+                    "-X", "enable.idempotence=true", "-l", path], check=True)
     os.unlink(path)
 
 
