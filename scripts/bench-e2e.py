@@ -10,6 +10,7 @@ resident memory. Prints a markdown table; figures go to docs/BENCHMARKS.md.
 import argparse
 import json
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -185,6 +186,11 @@ percentage = 100
 
     def stop(self):
         subprocess.run([str(BROKER), "stop", str(self.broker)], capture_output=True)
+        # Each large run writes gigabytes of log segments: keep them only when asked.
+        if not self.args.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+        else:
+            print(f"\nbroker data and logs kept in {self.work}")
 
 
 def main():
@@ -192,6 +198,8 @@ def main():
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--size", choices=SIZES, default="small")
     ap.add_argument("--latency", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="throughput runs (ceiling, then patchstream) per mode")
+    ap.add_argument("--keep", action="store_true", help="keep the broker's data and the logs")
     ap.add_argument("--soak-seconds", type=int, default=0)
     ap.add_argument("--commit-ms", type=int, default=100, help="processing.commit_every_ms")
     ap.add_argument("--perf", metavar="FILE",
@@ -206,12 +214,17 @@ def main():
         print(f"| {args.size} batches, {args.events} events | ceiling (kafka_pipe) | patchstream | share | MB/s | peak RSS |")
         print("|---|---|---|---|---|---|")
         sat = args.saturation or None
-        for eo in (() if args.saturation else (True, False)):
-            ceil = b.ceiling(eo)
-            rate, mbs, rss = b.throughput(eo)
-            sat = sat or rate
-            mode = "exactly-once" if eo else "at-least-once"
-            print(f"| {mode} | {ceil:,.0f}/s | {rate:,.0f}/s | {rate / ceil * 100:.0f} % | {mbs:.0f} | {rss / 2**20:.0f} MiB |", flush=True)
+        rates = []
+        # Repetitions alternate ceiling and processor, so drift on the shared machine hits both.
+        for _ in range(0 if args.saturation else args.repeat):
+            for eo in (True, False):
+                ceil = b.ceiling(eo)
+                rate, mbs, rss = b.throughput(eo)
+                if eo:
+                    rates.append(rate)
+                mode = "exactly-once" if eo else "at-least-once"
+                print(f"| {mode} | {ceil:,.0f}/s | {rate:,.0f}/s | {rate / ceil * 100:.0f} % | {mbs:.0f} | {rss / 2**20:.0f} MiB |", flush=True)
+        sat = sat or (sorted(rates)[len(rates) // 2] if rates else None)
         if args.latency:
             print("\n| load (exactly-once) | samples | p50 | p95 | p99 | max | input readable p50 / p99 |\n|---|---|---|---|---|---|---|")
             for frac in args.loads:
