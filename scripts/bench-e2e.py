@@ -10,6 +10,7 @@ resident memory. Prints a markdown table; figures go to docs/BENCHMARKS.md.
 import argparse
 import json
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -27,6 +28,12 @@ PROBE = BUILD / "tests/benchmarks/latency_probe"
 PIPE = BUILD / "tests/benchmarks/kafka_pipe"
 BROKER = ROOT / "scripts/kafka-broker.sh"
 SIZES = {"small": (50, 10), "large": (5000, 500)}
+
+
+def child_cpu():
+    """CPU seconds (user + system) of the children waited for so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def sh(*cmd, **kw):
@@ -63,7 +70,9 @@ class Bench:
                "--group", f"pipe-{self.n}", "--expect", str(self.args.events)]
         if not exactly_once:
             cmd.append("--at-least-once")
-        return json.loads(sh(*cmd).stdout)["events_per_second"]
+        before = child_cpu()
+        rate = json.loads(sh(*cmd).stdout)["events_per_second"]
+        return rate, (child_cpu() - before) / self.args.events * 1e3
 
     def start_processor(self, t, exactly_once, port, profile=None):
         cfg = self.work / f"p{self.n}.toml"
@@ -117,6 +126,7 @@ percentage = 100
         profile = None
         if self.args.perf:
             profile = Path(self.args.perf).with_suffix(f".{'eos' if exactly_once else 'alo'}.data")
+        before = child_cpu()
         p = self.start_processor(t, exactly_once, port, profile)
         first_t = first_n = None
         peak_rss = 0
@@ -131,9 +141,10 @@ percentage = 100
             time.sleep(0.05)
         p.send_signal(signal.SIGINT if profile else signal.SIGTERM)
         p.wait(timeout=30)
+        cpu_ms = (child_cpu() - before) / self.args.events * 1e3
         rate = (n - first_n) / (now - first_t)
         event_bytes = {"small": 3.4e3, "large": 313e3}[self.args.size]
-        return rate, rate * event_bytes / 1e6, peak_rss
+        return rate, rate * event_bytes / 1e6, peak_rss, cpu_ms
 
     def latency(self, rate, seconds=20, pipe=False):
         """produce time → visible to a read_committed consumer, at `rate` events/s; pipe: the same
@@ -211,19 +222,19 @@ def main():
     args = ap.parse_args()
     b = Bench(args)
     try:
-        print(f"| {args.size} batches, {args.events} events | ceiling (kafka_pipe) | patchstream | share | MB/s | peak RSS |")
-        print("|---|---|---|---|---|---|")
+        print(f"| {args.size} batches, {args.events} events | ceiling (kafka_pipe) | patchstream | share | MB/s | peak RSS | CPU per event: pipe / patchstream |")
+        print("|---|---|---|---|---|---|---|")
         sat = args.saturation or None
         rates = []
         # Repetitions alternate ceiling and processor, so drift on the shared machine hits both.
         for _ in range(0 if args.saturation else args.repeat):
             for eo in (True, False):
-                ceil = b.ceiling(eo)
-                rate, mbs, rss = b.throughput(eo)
+                ceil, pipe_cpu = b.ceiling(eo)
+                rate, mbs, rss, cpu = b.throughput(eo)
                 if eo:
                     rates.append(rate)
                 mode = "exactly-once" if eo else "at-least-once"
-                print(f"| {mode} | {ceil:,.0f}/s | {rate:,.0f}/s | {rate / ceil * 100:.0f} % | {mbs:.0f} | {rss / 2**20:.0f} MiB |", flush=True)
+                print(f"| {mode} | {ceil:,.0f}/s | {rate:,.0f}/s | {rate / ceil * 100:.0f} % | {mbs:.0f} | {rss / 2**20:.0f} MiB | {pipe_cpu * 1e3:.0f} / {cpu * 1e3:.0f} µs |", flush=True)
         sat = sat or (sorted(rates)[len(rates) // 2] if rates else None)
         if args.latency:
             print("\n| load (exactly-once) | samples | p50 | p95 | p99 | max | input readable p50 / p99 |\n|---|---|---|---|---|---|---|")

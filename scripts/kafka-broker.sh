@@ -184,7 +184,12 @@ start_once() {
   write_config "$dir" "$bport" "$cport"
 
   # A random 16-byte id in Kafka's base64url form saves a JVM start for `StorageTool random-uuid`.
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  # Not one starting with '-': the tool's argument parser would take it for an option and fail
+  # (1 start in 64; Kafka's own Uuid.randomUuid avoids those ids for the same reason).
+  cluster_id=-
+  while [[ $cluster_id == -* ]]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   if ! java -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$LIBS/*" \
     -Dlog4j.configuration="file:$dir/tools-log4j.properties" \
     kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" >"$dir/format.out" 2>&1; then

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -145,6 +146,9 @@ int run(const RunOptions& options) {
   StreamObserver observer;
   observer.on_output = [&telemetry](const OutputRecord& out) { telemetry.on_output(out); };
   observer.on_abort = [&metrics] { metrics.transaction_aborted(); };
+  observer.on_commit = [&metrics](std::size_t events, std::chrono::steady_clock::duration took) {
+    metrics.transaction_committed(events, std::chrono::duration<double>(took).count());
+  };
   observer.on_tick = [&telemetry](const Emit& emit, std::uint64_t lag, std::size_t in_flight,
                                   double txn_age) {
     telemetry.on_tick(emit, lag, in_flight, txn_age);

@@ -270,6 +270,27 @@ Result<std::pair<int64_t, int64_t>> Consumer::cached_watermarks(const std::strin
   return std::pair{low, high};
 }
 
+Result<std::size_t> Consumer::wake_parked_fetchers(std::chrono::milliseconds timeout) {
+  auto positions_now = positions();
+  if (!positions_now.ok()) return positions_now.error();
+  std::size_t waiting = 0;
+  for (const auto& tp : positions_now.value()) {
+    int64_t low = 0;
+    int64_t high = 0;
+    if (tp.offset < 0 || rd_kafka_get_watermark_offsets(rk_.get(), tp.topic.c_str(), tp.partition,
+                                                        &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      continue;
+    if (high <= tp.offset) continue;
+    ++waiting;
+    // The answer is not needed: sending the request is what wakes the fetcher.
+    auto err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.c_str(), tp.partition, &low,
+                                                &high, timeout_ms(timeout));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return KafkaError::from_code(err, "watermark query of " + tp.topic, rk_.get());
+  }
+  return waiting;
+}
+
 Status Consumer::close() {
   if (!rk_ || state_->closed) {
     return {};

@@ -79,6 +79,16 @@ class Consumer {
   Result<std::pair<int64_t, int64_t>> cached_watermarks(const std::string& topic,
                                                         int32_t partition) const;
 
+  // librdkafka 2.0 parks a partition's fetcher once the prefetch queue reaches
+  // queued.max.messages.kbytes or queued.min.messages, and looks again only when its broker thread
+  // wakes up: up to a second later (2.2 added fetch.queue.backoff.ms to bound that). At saturation
+  // the queue is drained long before, so the consumer idles for most of every second. A watermark
+  // query is a request on that broker's thread, which wakes it and lets the fetcher resume at
+  // once. Call when poll() came back empty although records are known to be waiting; it queries
+  // every assigned partition whose cached high watermark is past its position (one round trip
+  // each, at most `timeout`) and returns how many there were (0: nothing was waiting).
+  Result<std::size_t> wake_parked_fetchers(std::chrono::milliseconds timeout);
+
   // Leaves the group: the rebalance hook sees Revoked for the assignment. Idempotent.
   Status close();
 

@@ -124,6 +124,20 @@ ProcessorMetrics::ProcessorMetrics(std::shared_ptr<prometheus::Registry> registr
            .Register(*registry_)
            .Add({});
 
+  commit_duration_ =
+      &prometheus::BuildHistogram()
+           .Name("patchstream_commit_duration_seconds")
+           .Help(
+               "Time the Kafka loop spent committing (offsets into the transaction, flush, "
+               "commit); consumption waits meanwhile. The count is the number of commits.")
+           .Register(*registry_)
+           .Add({}, latency_buckets());
+  commit_events_ = &prometheus::BuildHistogram()
+                        .Name("patchstream_commit_events")
+                        .Help("Events (results, legacy copies, dead letters) per commit.")
+                        .Register(*registry_)
+                        .Add({}, size_buckets());
+
   auto& latency = prometheus::BuildHistogram()
                       .Name("patchstream_batch_latency_seconds")
                       .Help("Batch processing time by route and stage (total: receipt to result).")
@@ -220,6 +234,11 @@ void ProcessorMetrics::flag_changed() noexcept {
 
 void ProcessorMetrics::transaction_aborted() noexcept {
   transaction_aborts_->Increment();
+}
+
+void ProcessorMetrics::transaction_committed(std::size_t events, double seconds) noexcept {
+  commit_duration_->Observe(seconds);
+  commit_events_->Observe(static_cast<double>(events));
 }
 
 void ProcessorMetrics::set_in_flight(std::int64_t events) noexcept {

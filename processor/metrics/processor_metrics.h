@@ -70,6 +70,9 @@ class ProcessorMetrics {
   void set_flag_percentage(std::string_view flag, int percentage);
   void flag_changed() noexcept;
   void transaction_aborted() noexcept;
+  // One committed transaction (or at-least-once offset commit): how long the commit call blocked
+  // the loop and how many events it made visible.
+  void transaction_committed(std::size_t events, double seconds) noexcept;
   void set_in_flight(std::int64_t events) noexcept;
   void set_transaction_age(double seconds) noexcept;
 
@@ -88,6 +91,8 @@ class ProcessorMetrics {
   std::array<prometheus::Counter*, kDeadLetterReasonCount> dead_letters_{};
   prometheus::Counter* flag_changes_ = nullptr;
   prometheus::Counter* transaction_aborts_ = nullptr;
+  prometheus::Histogram* commit_duration_ = nullptr;
+  prometheus::Histogram* commit_events_ = nullptr;
   std::array<std::array<prometheus::Histogram*, kStageCount>, alerting::kRouteCount> latency_{};
   std::array<prometheus::Histogram*, alerting::kRouteCount> batch_size_{};
   prometheus::Family<prometheus::Gauge>* flag_percentage_ = nullptr;

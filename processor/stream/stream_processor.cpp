@@ -282,6 +282,11 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
         break;
       }
       log_.warn("consumer error", {{"error", polled.error().to_string()}});
+    } else if (!polled.value()) {
+      // Nothing within the poll timeout: either caught up, or librdkafka parked the fetcher
+      // (see Consumer::wake_parked_fetchers); a backlog after a pause or outage would otherwise be
+      // drained at a fraction of the possible rate.
+      (void)loop.consumer->wake_parked_fetchers(100ms);
     } else if (auto& message = polled.value()) {
       health_.broker_answered();
       loop.last_broker_ok = Clock::now();

@@ -79,6 +79,7 @@ TEST_F(MetricsScrape, CountersStartAtZero) {
   EXPECT_TRUE(has_line(text, R"(patchstream_dead_letters_total{reason="legacy_too_large"} 0)"));
   EXPECT_TRUE(has_line(text, "patchstream_flag_changes_total 0"));
   EXPECT_TRUE(has_line(text, "patchstream_transaction_aborts_total 0"));
+  EXPECT_TRUE(has_line(text, "patchstream_commit_duration_seconds_count 0"));
   EXPECT_TRUE(has_line(text, "patchstream_events_in_flight 0"));
   EXPECT_TRUE(has_line(text, "patchstream_open_transaction_age_seconds 0"));
   EXPECT_TRUE(has_line(
@@ -108,6 +109,8 @@ TEST_F(MetricsScrape, RecordsMove) {
   metrics_.flag_changed();
   metrics_.set_in_flight(7);
   metrics_.set_transaction_age(0.25);
+  metrics_.transaction_committed(120, 0.004);
+  metrics_.transaction_committed(30, 0.02);
 
   const std::string text = scrape().body;
   EXPECT_TRUE(has_line(text, R"(patchstream_batches_total{route="pipeline",status="applied"} 1)"));
@@ -137,6 +140,9 @@ TEST_F(MetricsScrape, RecordsMove) {
   EXPECT_TRUE(
       has_line(text, R"(patchstream_batch_latency_seconds_count{route="legacy",stage="parse"} 0)"));
   EXPECT_TRUE(has_line(text, R"(patchstream_batch_size_patches_sum{route="pipeline"} 10)"));
+  EXPECT_TRUE(has_line(text, "patchstream_commit_duration_seconds_count 2"));
+  EXPECT_TRUE(has_line(text, R"(patchstream_commit_duration_seconds_bucket{le="0.005"} 1)"));
+  EXPECT_TRUE(has_line(text, "patchstream_commit_events_sum 150"));
 }
 
 TEST_F(MetricsScrape, PromtoolFindsTheScrapeClean) {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -283,6 +284,50 @@ TEST(KafkaBroker, PausedConsumerReceivesNothingUntilResumed) {
     all.push_back(v);
   }
   EXPECT_EQ(all, (std::vector<std::string>{"v0", "v1", "v2"}));
+}
+
+// librdkafka 2.0 parks the fetcher once the prefetch queue is over queued.max.messages.kbytes and
+// looks again only when its broker thread wakes (up to a second). With a 1 KiB queue and 4 KiB
+// fetches every fetch parks it: 60 records of 2 KiB take 30 fetches, ~0.5-1 s each without
+// waking (so well over the deadline below), a few milliseconds each with it.
+TEST(KafkaBroker, WakingParkedFetchersDrainsABacklogAtOnce) {
+  auto topic = create_topic("parked", 1);
+  auto seed = Producer::idempotent(client_config());
+  ASSERT_TRUE(seed.ok()) << seed.error().to_string();
+  constexpr int kRecords = 60;
+  const std::string payload(2048, 'x');
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_TRUE(seed->produce(topic, "k", payload).ok());
+    ASSERT_TRUE(seed->flush(10s).ok());  // one record per batch: a fetch returns whole batches
+  }
+
+  KafkaConfig config = client_config();
+  config["queued.max.messages.kbytes"] = "1";
+  config["max.partition.fetch.bytes"] = "4096";
+  auto consumer = Consumer::create({config, unique_name("parked-group"), {}, {}});
+  ASSERT_TRUE(consumer.ok()) << consumer.error().to_string();
+  ASSERT_TRUE(consumer->subscribe({topic}).ok());
+
+  int received = 0;
+  std::size_t most_waiting = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 12s;
+  while (received < kRecords && std::chrono::steady_clock::now() < deadline) {
+    auto m = consumer->poll(20ms);
+    ASSERT_TRUE(m.ok()) << m.error().to_string();
+    if (m.value()) {
+      ++received;
+      continue;
+    }
+    auto waiting = consumer->wake_parked_fetchers(1s);
+    ASSERT_TRUE(waiting.ok()) << waiting.error().to_string();
+    most_waiting = std::max(most_waiting, waiting.value());
+  }
+  EXPECT_EQ(received, kRecords);
+  EXPECT_EQ(most_waiting, 1U);  // the one partition, while records were waiting
+  // Caught up: nothing waits, nothing is queried.
+  auto after = consumer->wake_parked_fetchers(1s);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after.value(), 0U);
 }
 
 TEST(KafkaBroker, SameTransactionalIdFencesThePredecessor) {
