@@ -238,7 +238,7 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
 
   kafka::ConsumerSettings cs;
   cs.config = settings_.kafka;
-  cs.config.try_emplace("queued.max.messages.kbytes", "32768");  // bounded prefetch
+  cs.config.try_emplace("queued.max.messages.kbytes", "16384");  // bounded prefetch
   cs.group_id = settings_.group_id;
   cs.hooks = hooks;
   cs.on_rebalance = [&loop](kafka::RebalanceKind kind, const kafka::PartitionOffsets& parts) {

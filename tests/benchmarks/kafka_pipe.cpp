@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     }
   }
   kafka::ConsumerSettings cs{
-      {{"bootstrap.servers", bootstrap}, {"queued.max.messages.kbytes", "32768"}}, group, {}, {}};
+      {{"bootstrap.servers", bootstrap}, {"queued.max.messages.kbytes", "16384"}}, group, {}, {}};
   for (const auto& kv : consumer_extra) {
     const auto eq = kv.find('=');
     if (eq != std::string::npos) cs.config[kv.substr(0, eq)] = kv.substr(eq + 1);
