@@ -6,6 +6,7 @@
 
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
+#include "stream/fetch_waker.h"
 
 namespace patchstream {
 
@@ -260,6 +261,7 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
              {"group", settings_.group_id},
              {"delivery", settings_.exactly_once ? "exactly-once" : "at-least-once"}});
 
+  FetchWaker waker;
   auto last_tick = Clock::now();
   auto last_lag = Clock::now();
   std::uint64_t lag = 0;
@@ -284,10 +286,14 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
       log_.warn("consumer error", {{"error", polled.error().to_string()}});
     } else if (!polled.value()) {
       // Nothing within the poll timeout: either caught up, or librdkafka parked the fetcher
-      // (see Consumer::wake_parked_fetchers); a backlog after a pause or outage would otherwise be
-      // drained at a fraction of the possible rate.
-      (void)loop.consumer->wake_parked_fetchers(100ms);
+      // (see FetchWaker); a backlog after a pause or outage would otherwise be drained at a
+      // fraction of the possible rate.
+      if (const auto now = Clock::now(); waker.due(now)) {
+        auto waiting = loop.consumer->wake_parked_fetchers(100ms);
+        waker.woke(waiting.ok() ? waiting.value() : 1, now);
+      }
     } else if (auto& message = polled.value()) {
+      waker.message_arrived();
       health_.broker_answered();
       loop.last_broker_ok = Clock::now();
       if (loop.pending == 0) loop.batch_started = Clock::now();

@@ -59,6 +59,11 @@ int main(int argc, char** argv) {
       return std::fprintf(stderr, "%s\n", s.error().to_string().c_str()), 1;
     }
   }
+  // As patchstream run does: the output topic's handle is kept (no per-record lookup) and its
+  // metadata is known before the first transaction.
+  if (auto s = producer->load_topics({output}, 5s); !s.ok()) {
+    return std::fprintf(stderr, "%s\n", s.error().to_string().c_str()), 1;
+  }
   kafka::ConsumerSettings cs{
       {{"bootstrap.servers", bootstrap}, {"queued.max.messages.kbytes", "16384"}}, group, {}, {}};
   for (const auto& kv : consumer_extra) {

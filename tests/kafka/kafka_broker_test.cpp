@@ -330,6 +330,37 @@ TEST(KafkaBroker, WakingParkedFetchersDrainsABacklogAtOnce) {
   EXPECT_EQ(after.value(), 0U);
 }
 
+// Why the loop backs off (FetchWaker): while an upstream transaction is open, its records are
+// under the high watermark but a read_committed consumer does not get them, so waking finds a
+// partition "waiting" that delivers nothing until the transaction ends. (A commit marker does not
+// count: librdkafka 2.0.2 moves the position past it.)
+TEST(KafkaBroker, OpenUpstreamTransactionLooksLikeWaitingRecords) {
+  auto topic = create_topic("open-txn", 1);
+  auto upstream = make_transactional(unique_name("upstream"));
+  ASSERT_TRUE(upstream.begin_transaction().ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(upstream.produce(topic, "k", "committed").ok());
+  ASSERT_TRUE(upstream.commit_transaction(30s).ok());
+
+  auto consumer = make_consumer(unique_name("open-txn-group"));
+  ASSERT_TRUE(consumer.subscribe({topic}).ok());
+  EXPECT_EQ(consume(consumer, 3).size(), 3U);
+  auto caught_up = consumer.wake_parked_fetchers(5s);
+  ASSERT_TRUE(caught_up.ok()) << caught_up.error().to_string();
+  EXPECT_EQ(caught_up.value(), 0U);  // past the commit marker
+
+  ASSERT_TRUE(upstream.begin_transaction().ok());
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(upstream.produce(topic, "k", "open").ok());
+  ASSERT_TRUE(upstream.flush(10s).ok());
+  EXPECT_TRUE(consume(consumer, 1, 0ms, 2s).empty());  // the fetch also learns the watermark
+  auto waiting = consumer.wake_parked_fetchers(5s);
+  ASSERT_TRUE(waiting.ok()) << waiting.error().to_string();
+  EXPECT_EQ(waiting.value(), 1U);
+  ASSERT_TRUE(upstream.commit_transaction(30s).ok());
+  EXPECT_EQ(values(consume(consumer, 2)), (std::vector<std::string>{"open", "open"}));
+}
+
 TEST(KafkaBroker, SameTransactionalIdFencesThePredecessor) {
   auto topic = create_topic("fencing", 1);
   auto id = unique_name("fenced");
