@@ -90,7 +90,6 @@ alerts = "{t['alerts']}"
 [processing]
 group_id = "bench-{self.n}"
 delivery = "{'exactly-once' if exactly_once else 'at-least-once'}"
-max_output_bytes = 10000000
 commit_every_ms = {self.args.commit_ms}
 [admin]
 listen = "127.0.0.1:{port}"
@@ -101,7 +100,7 @@ level = "warn"
 [[flags.declare]]
 name = "batch-patches-v1"
 enabled = true
-percentage = 100
+percentage = {self.args.percentage}
 """)
         # profile: `perf record` around the processor (stopped with SIGINT, which perf passes on).
         wrap = ["perf", "record", "-F", "499", "-g", "-o", str(profile), "--"] if profile else []
@@ -166,7 +165,8 @@ percentage = 100
         # The probe (tests/benchmarks/latency_probe) reads the input's CreateTime and the results
         # as a read_committed consumer in one C++ process: no JSON parsing on the measuring side.
         probe = subprocess.Popen([str(PROBE), "--bootstrap", self.bootstrap, "--input", t["in"],
-                                  "--results", t["results"], "--group", f"probe-{self.n}",
+                                  "--results", t["legacy" if self.args.percentage == 0 and not pipe else "results"],
+                                  "--group", f"probe-{self.n}",
                                   "--warmup-seconds", str(WARMUP)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         probe.stderr.readline()  # "ready: N partitions" once the group has assigned them
@@ -174,12 +174,30 @@ percentage = 100
         threading.Thread(target=lambda: trace.writelines(probe.stderr), daemon=True).start()
         self.produce(t["in"], 0, rate=rate, duration=WARMUP + seconds).wait()
         out, _ = probe.communicate(timeout=120)
+        loop_figures = None if pipe else self.loop_figures(port)
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=30)
         result = json.loads(out)
         if pipe:
             result["commits"] = json.loads(p.stdout.read())
+        else:
+            result["loop"] = loop_figures
         return result
+
+    def loop_figures(self, port):
+        """The processor's own view of its loop: commits, their mean duration, fetcher wake-ups."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                text = r.read().decode()
+        except OSError:
+            return None
+        def value(name):
+            m = re.search(rf'^{name} (\S+)$', text, re.M)
+            return float(m.group(1)) if m else 0.0
+        commits = value("patchstream_commit_duration_seconds_count")
+        return {"commits": int(commits),
+                "commit_ms_mean": value("patchstream_commit_duration_seconds_sum") / max(commits, 1) * 1e3,
+                "wakeups": int(value("patchstream_fetcher_wakeups_total"))}
 
     def soak(self, rate, seconds):
         t = self.topics("soak")
@@ -211,6 +229,8 @@ def main():
     ap.add_argument("--latency", action="store_true")
     ap.add_argument("--repeat", type=int, default=1, help="throughput runs (ceiling, then patchstream) per mode")
     ap.add_argument("--keep", action="store_true", help="keep the broker's data and the logs")
+    ap.add_argument("--percentage", type=int, default=100,
+                    help="rollout percentage of the flag: 100 every event through the pipeline, 0 all forwarded to legacy (latency runs support only these two)")
     ap.add_argument("--soak-seconds", type=int, default=0)
     ap.add_argument("--commit-ms", type=int, default=100, help="processing.commit_every_ms")
     ap.add_argument("--perf", metavar="FILE",
@@ -242,6 +262,9 @@ def main():
                 for pipe in (False, True):
                     r = b.latency(int(sat * frac), pipe=pipe)
                     who = "kafka_pipe (ceiling)" if pipe else "patchstream"
+                    if not pipe and r.get("loop"):
+                        c = r["loop"]
+                        print(f"<!-- patchstream commits: {c['commits']}, took {c['commit_ms_mean']:.1f} ms on average; fetcher wake-ups: {c['wakeups']} -->")
                     if pipe:
                         c = r["commits"]
                         print(f"<!-- kafka_pipe commits: {c['commits']}, took p50 {c['commit_ms_p50']} ms, p99 {c['commit_ms_p99']} ms, max {c['commit_ms_max']} ms -->")

@@ -146,6 +146,7 @@ int run(const RunOptions& options) {
   StreamObserver observer;
   observer.on_output = [&telemetry](const OutputRecord& out) { telemetry.on_output(out); };
   observer.on_abort = [&metrics] { metrics.transaction_aborted(); };
+  observer.on_fetcher_wake = [&metrics](std::size_t) { metrics.fetcher_woken(); };
   observer.on_commit = [&metrics](std::size_t events, std::chrono::steady_clock::duration took) {
     metrics.transaction_committed(events, std::chrono::duration<double>(took).count());
   };

@@ -138,6 +138,16 @@ ProcessorMetrics::ProcessorMetrics(std::shared_ptr<prometheus::Registry> registr
                         .Register(*registry_)
                         .Add({}, size_buckets());
 
+  fetcher_wakeups_ =
+      &prometheus::BuildCounter()
+           .Name("patchstream_fetcher_wakeups_total")
+           .Help(
+               "Times the loop ran dry with input records waiting and woke librdkafka's parked "
+               "fetcher (it rises while a backlog drains at full speed, or while an upstream "
+               "transaction stays open).")
+           .Register(*registry_)
+           .Add({});
+
   auto& latency = prometheus::BuildHistogram()
                       .Name("patchstream_batch_latency_seconds")
                       .Help("Batch processing time by route and stage (total: receipt to result).")
@@ -239,6 +249,10 @@ void ProcessorMetrics::transaction_aborted() noexcept {
 void ProcessorMetrics::transaction_committed(std::size_t events, double seconds) noexcept {
   commit_duration_->Observe(seconds);
   commit_events_->Observe(static_cast<double>(events));
+}
+
+void ProcessorMetrics::fetcher_woken() noexcept {
+  fetcher_wakeups_->Increment();
 }
 
 void ProcessorMetrics::set_in_flight(std::int64_t events) noexcept {

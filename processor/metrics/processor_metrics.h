@@ -73,6 +73,8 @@ class ProcessorMetrics {
   // One committed transaction (or at-least-once offset commit): how long the commit call blocked
   // the loop and how many events it made visible.
   void transaction_committed(std::size_t events, double seconds) noexcept;
+  // The loop woke librdkafka's parked fetchers (the input ran dry with records waiting).
+  void fetcher_woken() noexcept;
   void set_in_flight(std::int64_t events) noexcept;
   void set_transaction_age(double seconds) noexcept;
 
@@ -93,6 +95,7 @@ class ProcessorMetrics {
   prometheus::Counter* transaction_aborts_ = nullptr;
   prometheus::Histogram* commit_duration_ = nullptr;
   prometheus::Histogram* commit_events_ = nullptr;
+  prometheus::Counter* fetcher_wakeups_ = nullptr;
   std::array<std::array<prometheus::Histogram*, kStageCount>, alerting::kRouteCount> latency_{};
   std::array<prometheus::Histogram*, alerting::kRouteCount> batch_size_{};
   prometheus::Family<prometheus::Gauge>* flag_percentage_ = nullptr;

@@ -291,6 +291,8 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
       if (const auto now = Clock::now(); waker.due(now)) {
         auto waiting = loop.consumer->wake_parked_fetchers(100ms);
         waker.woke(waiting.ok() ? waiting.value() : 1, now);
+        if (waiting.ok() && waiting.value() > 0 && observer_.on_fetcher_wake)
+          observer_.on_fetcher_wake(waiting.value());
       }
     } else if (auto& message = polled.value()) {
       waker.message_arrived();

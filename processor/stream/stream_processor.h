@@ -33,6 +33,8 @@ struct StreamObserver {
   std::function<void(const OutputRecord&)> on_output;
   std::function<void(std::size_t events, std::chrono::steady_clock::duration took)> on_commit;
   std::function<void()> on_abort;
+  // The loop woke parked fetchers (FetchWaker): `waiting` partitions had records past the position.
+  std::function<void(std::size_t waiting)> on_fetcher_wake;
   // About every 100 ms: `lag` is records behind the end over the assignment (refreshed each
   // second), `in_flight` events not yet committed, `txn_age` seconds the transaction is open.
   std::function<void(const Emit& emit, std::uint64_t lag, std::size_t in_flight, double txn_age)>

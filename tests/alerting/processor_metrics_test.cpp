@@ -111,6 +111,7 @@ TEST_F(MetricsScrape, RecordsMove) {
   metrics_.set_transaction_age(0.25);
   metrics_.transaction_committed(120, 0.004);
   metrics_.transaction_committed(30, 0.02);
+  metrics_.fetcher_woken();
 
   const std::string text = scrape().body;
   EXPECT_TRUE(has_line(text, R"(patchstream_batches_total{route="pipeline",status="applied"} 1)"));
@@ -143,6 +144,7 @@ TEST_F(MetricsScrape, RecordsMove) {
   EXPECT_TRUE(has_line(text, "patchstream_commit_duration_seconds_count 2"));
   EXPECT_TRUE(has_line(text, R"(patchstream_commit_duration_seconds_bucket{le="0.005"} 1)"));
   EXPECT_TRUE(has_line(text, "patchstream_commit_events_sum 150"));
+  EXPECT_TRUE(has_line(text, "patchstream_fetcher_wakeups_total 1"));
 }
 
 TEST_F(MetricsScrape, PromtoolFindsTheScrapeClean) {
