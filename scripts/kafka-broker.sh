@@ -15,6 +15,9 @@
 #   PATCHSTREAM_KAFKA_START_TIMEOUT  seconds to wait for the broker to answer (default 60)
 #   PATCHSTREAM_KAFKA_STOP_TIMEOUT   seconds to wait after SIGTERM before SIGKILL (default 30)
 #   PATCHSTREAM_KAFKA_HEAP       JVM heap options (default "-Xms512m -Xmx512m")
+#   PATCHSTREAM_KAFKA_BROKER_PROPERTIES  extra server.properties lines, space-separated key=value
+#                                pairs appended last (they win over the defaults), e.g. a benchmark's
+#                                "log.segment.bytes=1073741824"
 set -euo pipefail
 
 # Kafka 4.x dropped protocol versions that librdkafka 2.0 needs: stay on 3.9.x (keep in step with tests/kafka/pom.xml).
@@ -140,6 +143,11 @@ log.retention.hours=24
 log.cleaner.dedupe.buffer.size=8388608
 transaction.remove.expired.transaction.cleanup.interval.ms=60000
 EOF
+  local kv
+  for kv in ${PATCHSTREAM_KAFKA_BROKER_PROPERTIES:-}; do
+    [[ "$kv" == *=* ]] || die "PATCHSTREAM_KAFKA_BROKER_PROPERTIES: '$kv' is not key=value"
+    echo "$kv" >>"$dir/server.properties"
+  done
   cat >"$dir/log4j.properties" <<EOF
 # Written by scripts/kafka-broker.sh: broker logs go to files in this directory, never to the test's output.
 log4j.rootLogger=INFO, server

@@ -132,6 +132,15 @@ Status Producer::commit_transaction(std::chrono::milliseconds timeout) {
   return {};
 }
 
+Status Producer::commit_with_offsets(const PartitionOffsets& offsets,
+                                     const rd_kafka_consumer_group_metadata_t* group,
+                                     std::chrono::milliseconds timeout) {
+  // A failed delivery leaves the transaction abortable: the calls below report it.
+  if (auto s = flush(timeout); !s.ok()) return s;
+  if (auto s = send_offsets_to_transaction(offsets, group, timeout); !s.ok()) return s;
+  return commit_transaction(timeout);
+}
+
 Status Producer::abort_transaction(std::chrono::milliseconds timeout) {
   if (auto* e = rd_kafka_abort_transaction(rk_.get(), timeout_ms(timeout))) {
     return KafkaError::from(e);

@@ -50,6 +50,15 @@ class Producer {
                                      const rd_kafka_consumer_group_metadata_t* group,
                                      std::chrono::milliseconds timeout);
   Status commit_transaction(std::chrono::milliseconds timeout);
+  // The consume-transform-produce commit: flush, then send_offsets_to_transaction, then commit.
+  // librdkafka 2.0 sends AddOffsetsToTxn at once, while the transaction's AddPartitionsToTxn may
+  // still be in flight (or waiting out the previous commit's markers); the coordinator refuses one
+  // of the two with CONCURRENT_TRANSACTIONS and AddOffsetsToTxn is retried only after
+  // retry.backoff.ms (100 ms). Once flushed, every partition is registered and the offsets go in
+  // alone (KafkaBroker.CommitWithOffsetsDoesNotRacePartitionRegistration).
+  Status commit_with_offsets(const PartitionOffsets& offsets,
+                             const rd_kafka_consumer_group_metadata_t* group,
+                             std::chrono::milliseconds timeout);
   Status abort_transaction(std::chrono::milliseconds timeout);
 
   // Enqueues a copy of key, value and headers. A key with data() == nullptr is a null key.

@@ -87,8 +87,7 @@ struct StreamProcessor::Loop {
       const auto offsets = positions();
       auto group = consumer->group_metadata();
       for (int attempt = 0;; ++attempt) {
-        auto s = producer->send_offsets_to_transaction(offsets, group.get(), 30s);
-        if (s.ok()) s = producer->commit_transaction(60s);
+        auto s = producer->commit_with_offsets(offsets, group.get(), 60s);
         if (s.ok()) break;
         if (s.error().fatal) return fail(s.error(), "commit");
         if (s.error().txn_requires_abort || attempt >= 5)

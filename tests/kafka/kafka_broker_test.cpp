@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -257,6 +258,53 @@ TEST(KafkaBroker, SendOffsetsToTransactionCommitsConsumerOffsets) {
     EXPECT_EQ(r.value.rfind("out-in-", 0), 0U);
     EXPECT_LT(std::stoi(r.value.substr(7)), 10);
   }
+}
+
+// Back-to-back transactions, each a burst of records and then its offsets, as the Kafka loop does
+// when it is behind. Without the flush first, AddOffsetsToTxn raced the burst's
+// AddPartitionsToTxn: the coordinator refused it with CONCURRENT_TRANSACTIONS and librdkafka
+// retried only after retry.backoff.ms, 100 ms of every commit.
+TEST(KafkaBroker, CommitWithOffsetsDoesNotRacePartitionRegistration) {
+  auto input = create_topic("race-in", 1);
+  auto output = create_topic("race-out", 3);
+  auto seed = Producer::idempotent(client_config());
+  ASSERT_TRUE(seed.ok()) << seed.error().to_string();
+  ASSERT_TRUE(seed->produce(input, "k", "v").ok());
+  ASSERT_TRUE(seed->flush(10s).ok());
+  auto consumer = make_consumer(unique_name("race-group"));
+  ASSERT_TRUE(consumer.subscribe({input}).ok());
+  ASSERT_EQ(consume(consumer, 1, 100ms).size(), 1U);
+
+  std::atomic<int> refused{0};
+  KafkaConfig config = client_config();
+  config["debug"] = "eos";  // AddOffsetsToTxn's answers are logged at debug level only
+  ClientHooks hooks;
+  hooks.on_log = [&refused](int, std::string_view, std::string_view message) {
+    if (message.find("AddOffsetsToTxn response") != std::string_view::npos &&
+        message.find("CONCURRENT_TRANSACTIONS") != std::string_view::npos)
+      ++refused;
+  };
+  auto producer = Producer::transactional(config, unique_name("race-tx"), hooks);
+  ASSERT_TRUE(producer.ok()) << producer.error().to_string();
+  ASSERT_TRUE(producer->init_transactions(30s).ok());
+  ASSERT_TRUE(producer->load_topics({output}, 10s).ok());
+  constexpr int kTransactions = 20;
+  constexpr int kRecords = 300;
+  const std::string value(2000, 'x');
+  for (int t = 0; t < kTransactions; ++t) {
+    ASSERT_TRUE(producer->begin_transaction().ok());
+    for (int i = 0; i < kRecords; ++i) {
+      ASSERT_TRUE(producer->produce(output, "doc-" + std::to_string(i), value).ok());
+    }
+    auto positions = consumer.positions();
+    ASSERT_TRUE(positions.ok());
+    auto group = consumer.group_metadata();
+    auto s = producer->commit_with_offsets(positions.value(), group.get(), 30s);
+    ASSERT_TRUE(s.ok()) << s.error().to_string();
+  }
+  EXPECT_EQ(refused.load(), 0) << "AddOffsetsToTxn refused with CONCURRENT_TRANSACTIONS";
+  EXPECT_EQ(producer->deliveries().delivered, static_cast<uint64_t>(kTransactions * kRecords));
+  EXPECT_TRUE(consumer.close().ok());
 }
 
 TEST(KafkaBroker, PausedConsumerReceivesNothingUntilResumed) {
