@@ -68,12 +68,17 @@ class Bench:
         same side, came out markedly slower. An untimed exactly-once pipe run warms it first."""
         self.ceiling(True, events={"small": 100_000, "large": 2_000}[self.args.size])
 
+    def pipe_extra(self):
+        return ["-X", f"linger.ms={self.args.linger_ms}"] if self.args.linger_ms is not None else []
+
     def ceiling(self, exactly_once, events=None):
         events = events or self.args.events
         t = self.topics("pipe")
         self.produce(t["in"], events).wait()
         cmd = [PIPE, "--bootstrap", self.bootstrap, "--input", t["in"], "--output", t["results"],
-               "--group", f"pipe-{self.n}", "--expect", str(events)]
+               "--group", f"pipe-{self.n}", "--expect", str(events),
+               "--commit-ms", str(self.args.commit_ms), "--commit-events", str(self.args.commit_events),
+               *self.pipe_extra()]
         if not exactly_once:
             cmd.append("--at-least-once")
         before = child_cpu()
@@ -86,6 +91,7 @@ class Bench:
 instance_id = "bench-{self.n}"
 [kafka]
 "bootstrap.servers" = "{self.bootstrap}"
+{f'"linger.ms" = "{self.args.linger_ms}"' if self.args.linger_ms is not None else ""}
 [topics]
 input = "{t['in']}"
 results = "{t['results']}"
@@ -97,6 +103,7 @@ alerts = "{t['alerts']}"
 group_id = "bench-{self.n}"
 delivery = "{'exactly-once' if exactly_once else 'at-least-once'}"
 commit_every_ms = {self.args.commit_ms}
+commit_every_events = {self.args.commit_events}
 [admin]
 listen = "127.0.0.1:{port}"
 [flags]
@@ -159,7 +166,8 @@ percentage = {self.args.percentage}
         if pipe:
             p = subprocess.Popen([str(PIPE), "--bootstrap", self.bootstrap, "--input", t["in"],
                                   "--output", t["results"], "--group", f"pipe-lat-{self.n}",
-                                  "--commit-ms", str(self.args.commit_ms), "--expect", "1000000000"],
+                                  "--commit-ms", str(self.args.commit_ms), "--commit-events", str(self.args.commit_events),
+                                  "--expect", "1000000000", *self.pipe_extra()],
                                  stdout=subprocess.PIPE, text=True)
             time.sleep(5)  # joined (the broker delays a new group's first rebalance by 3 s)
         else:
@@ -238,7 +246,11 @@ def main():
     ap.add_argument("--percentage", type=int, default=100,
                     help="rollout percentage of the flag: 100 every event through the pipeline, 0 all forwarded to legacy (latency runs support only these two)")
     ap.add_argument("--soak-seconds", type=int, default=0)
-    ap.add_argument("--commit-ms", type=int, default=100, help="processing.commit_every_ms")
+    ap.add_argument("--commit-ms", type=int, default=100, help="processing.commit_every_ms (the pipe's --commit-ms)")
+    ap.add_argument("--commit-events", type=int, default=5000,
+                    help="processing.commit_every_events (the pipe's --commit-events)")
+    ap.add_argument("--linger-ms", type=int, default=None,
+                    help="the processor's and the pipe's producer linger.ms (default: theirs)")
     ap.add_argument("--perf", metavar="FILE",
                     help="profile the processor in the throughput runs: perf record into FILE.eos.data / FILE.alo.data")
     ap.add_argument("--saturation", type=int, default=0,

@@ -36,7 +36,7 @@ struct TopicNames {
 struct ProcessingConfig {
   std::string group_id = "patchstream";
   DeliveryMode delivery = DeliveryMode::exactly_once;
-  std::size_t commit_every_events = 1000;
+  std::size_t commit_every_events = 5000;
   std::chrono::milliseconds commit_every{100};
   std::string flag = "batch-patches-v1";     // the rollout flag that routes events
   std::size_t max_output_bytes = 1'000'000;  // a larger result is dead-lettered (broker limit)

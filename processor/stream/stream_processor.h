@@ -22,7 +22,7 @@ struct StreamSettings {
   std::string group_id;
   std::string transactional_id;  // stable per instance: a restart fences its predecessor
   bool exactly_once = true;
-  std::size_t commit_every_events = 1000;
+  std::size_t commit_every_events = 5000;
   std::chrono::milliseconds commit_every{100};
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::vector<std::string> output_topics;  // their metadata is loaded before the first event

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   std::string bootstrap = "127.0.0.1:9092", input = "patch-batches", output = "patch-results";
   std::string group = "kafka-pipe";
   bool at_least_once = false;
-  std::size_t commit_events = 1000, expect = 0;
+  std::size_t commit_events = 5000, expect = 0;  // the processor's defaults
   int commit_ms = 100;
   app.add_option("--bootstrap", bootstrap);
   app.add_option("--input", input);

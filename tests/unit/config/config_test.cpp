@@ -31,7 +31,7 @@ TEST(Config, DefaultsAreSafe) {
   EXPECT_EQ(c.processing.delivery, DeliveryMode::exactly_once);
   EXPECT_EQ(c.admin.address, "127.0.0.1");
   EXPECT_EQ(c.admin.port, 9000);
-  EXPECT_EQ(c.processing.commit_every_events, 1000u);
+  EXPECT_EQ(c.processing.commit_every_events, 5000u);
   EXPECT_FALSE(c.instance_id.empty());
 }
 
