@@ -68,8 +68,11 @@ class Bench:
         same side, came out markedly slower. An untimed exactly-once pipe run warms it first."""
         self.ceiling(True, events={"small": 100_000, "large": 2_000}[self.args.size])
 
+    def producer_settings(self):
+        return [kv.split("=", 1) for kv in self.args.producer]
+
     def pipe_extra(self):
-        return ["-X", f"linger.ms={self.args.linger_ms}"] if self.args.linger_ms is not None else []
+        return [a for k, v in self.producer_settings() for a in ("-X", f"{k}={v}")]
 
     def ceiling(self, exactly_once, events=None):
         events = events or self.args.events
@@ -91,8 +94,7 @@ class Bench:
 instance_id = "bench-{self.n}"
 [kafka]
 "bootstrap.servers" = "{self.bootstrap}"
-{f'"linger.ms" = "{self.args.linger_ms}"' if self.args.linger_ms is not None else ""}
-[topics]
+{"".join(f'"{k}" = "{v}"{chr(10)}' for k, v in self.producer_settings())}[topics]
 input = "{t['in']}"
 results = "{t['results']}"
 legacy = "{t['legacy']}"
@@ -249,8 +251,8 @@ def main():
     ap.add_argument("--commit-ms", type=int, default=100, help="processing.commit_every_ms (the pipe's --commit-ms)")
     ap.add_argument("--commit-events", type=int, default=5000,
                     help="processing.commit_every_events (the pipe's --commit-events)")
-    ap.add_argument("--linger-ms", type=int, default=None,
-                    help="the processor's and the pipe's producer linger.ms (default: theirs)")
+    ap.add_argument("--producer", action="append", default=[], metavar="KEY=VALUE",
+                    help="a librdkafka producer property for both the processor ([kafka]) and the pipe (-X)")
     ap.add_argument("--perf", metavar="FILE",
                     help="profile the processor in the throughput runs: perf record into FILE.eos.data / FILE.alo.data")
     ap.add_argument("--saturation", type=int, default=0,
