@@ -145,6 +145,8 @@ percentage = {self.args.percentage}
         first_t = first_n = None
         peak_rss = 0
         while True:
+            if p.poll() is not None:
+                raise SystemExit(f"patchstream run exited with {p.returncode}: see {self.work}/p{self.n}.log (--keep keeps it)")
             n, rss = self.scrape(port)
             peak_rss = max(peak_rss, rss)
             now = time.time()

@@ -15,7 +15,7 @@
 #   PATCHSTREAM_KAFKA_START_TIMEOUT  seconds to wait for the broker to answer (default 60)
 #   PATCHSTREAM_KAFKA_STOP_TIMEOUT   seconds to wait after SIGTERM before SIGKILL (default 30)
 #   PATCHSTREAM_KAFKA_HEAP       JVM heap options (default "-Xms512m -Xmx512m")
-#   PATCHSTREAM_KAFKA_BROKER_PROPERTIES  extra server.properties lines, space-separated key=value
+#   PATCHSTREAM_BROKER_PROPERTIES  extra server.properties lines, space-separated key=value
 #                                pairs appended last (they win over the defaults), e.g. a benchmark's
 #                                "log.segment.bytes=1073741824"
 set -euo pipefail
@@ -144,8 +144,8 @@ log.cleaner.dedupe.buffer.size=8388608
 transaction.remove.expired.transaction.cleanup.interval.ms=60000
 EOF
   local kv
-  for kv in ${PATCHSTREAM_KAFKA_BROKER_PROPERTIES:-}; do
-    [[ "$kv" == *=* ]] || die "PATCHSTREAM_KAFKA_BROKER_PROPERTIES: '$kv' is not key=value"
+  for kv in ${PATCHSTREAM_BROKER_PROPERTIES:-}; do
+    [[ "$kv" == *=* ]] || die "PATCHSTREAM_BROKER_PROPERTIES: '$kv' is not key=value"
     echo "$kv" >>"$dir/server.properties"
   done
   cat >"$dir/log4j.properties" <<EOF
