@@ -10,11 +10,12 @@
 #   scripts/kafka-broker.sh create-topics DIR topic:partitions[:compact][:config=value...] ...
 #   scripts/kafka-broker.sh status DIR             exit 0 when the broker in DIR answers
 #
-# Environment:
-#   PATCHSTREAM_KAFKA_LIBS       jar cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/patchstream/kafka-<version>/libs)
-#   PATCHSTREAM_KAFKA_START_TIMEOUT  seconds to wait for the broker to answer (default 60)
-#   PATCHSTREAM_KAFKA_STOP_TIMEOUT   seconds to wait after SIGTERM before SIGKILL (default 30)
-#   PATCHSTREAM_KAFKA_HEAP       JVM heap options (default "-Xms512m -Xmx512m")
+# Environment (PATCHSTREAM_BROKER_*, not PATCHSTREAM_KAFKA_*: `patchstream run` reads that prefix as
+# librdkafka properties):
+#   PATCHSTREAM_BROKER_LIBS       jar cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/patchstream/kafka-<version>/libs)
+#   PATCHSTREAM_BROKER_START_TIMEOUT  seconds to wait for the broker to answer (default 60)
+#   PATCHSTREAM_BROKER_STOP_TIMEOUT   seconds to wait after SIGTERM before SIGKILL (default 30)
+#   PATCHSTREAM_BROKER_HEAP       JVM heap options (default "-Xms512m -Xmx512m")
 #   PATCHSTREAM_BROKER_PROPERTIES  extra server.properties lines, space-separated key=value
 #                                pairs appended last (they win over the defaults), e.g. a benchmark's
 #                                "log.segment.bytes=1073741824"
@@ -24,10 +25,10 @@ set -euo pipefail
 KAFKA_VERSION=3.9.2
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 POM="$SCRIPT_DIR/../tests/kafka/pom.xml"
-LIBS=${PATCHSTREAM_KAFKA_LIBS:-${XDG_CACHE_HOME:-$HOME/.cache}/patchstream/kafka-$KAFKA_VERSION/libs}
-START_TIMEOUT=${PATCHSTREAM_KAFKA_START_TIMEOUT:-60}
-STOP_TIMEOUT=${PATCHSTREAM_KAFKA_STOP_TIMEOUT:-30}
-HEAP=${PATCHSTREAM_KAFKA_HEAP:--Xms512m -Xmx512m}
+LIBS=${PATCHSTREAM_BROKER_LIBS:-${XDG_CACHE_HOME:-$HOME/.cache}/patchstream/kafka-$KAFKA_VERSION/libs}
+START_TIMEOUT=${PATCHSTREAM_BROKER_START_TIMEOUT:-60}
+STOP_TIMEOUT=${PATCHSTREAM_BROKER_STOP_TIMEOUT:-30}
+HEAP=${PATCHSTREAM_BROKER_HEAP:--Xms512m -Xmx512m}
 
 die() {
   echo "kafka-broker: $*" >&2

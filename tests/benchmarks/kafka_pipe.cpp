@@ -10,12 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "config/processor_config.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 namespace kafka = patchstream::kafka;
+using patchstream::ProcessingConfig;
 
 namespace {
 std::atomic<bool> stop_requested{false};  // SIGTERM: print the figures so far and exit
@@ -26,15 +28,16 @@ int main(int argc, char** argv) {
   std::string bootstrap = "127.0.0.1:9092", input = "patch-batches", output = "patch-results";
   std::string group = "kafka-pipe";
   bool at_least_once = false;
-  std::size_t commit_events = 5000, expect = 0;  // the processor's defaults
-  int commit_ms = 100;
+  const ProcessingConfig defaults;  // the same commit policy as `patchstream run`
+  std::size_t commit_events = defaults.commit_every_events, expect = 0;
+  auto commit_ms = static_cast<int>(defaults.commit_every.count());
   app.add_option("--bootstrap", bootstrap);
   app.add_option("--input", input);
   app.add_option("--output", output);
   app.add_option("--group", group);
   app.add_flag("--at-least-once", at_least_once);
-  app.add_option("--commit-events", commit_events);
-  app.add_option("--commit-ms", commit_ms);
+  app.add_option("--commit-events", commit_events)->capture_default_str();
+  app.add_option("--commit-ms", commit_ms)->capture_default_str();
   app.add_option("--expect", expect, "stop after this many events are committed")->required();
   std::vector<std::string> extra;
   app.add_option("-X", extra, "librdkafka property key=value for the producer (e.g. debug=eos)");
