@@ -240,6 +240,9 @@ void AlertEngine::judge(Rule& rule, WallTime now) {
         const double rate = static_cast<double>(route->errors) / batches;
         const double limit = critical ? config_.error_rate.critical : config_.error_rate.warning;
         condition = rate > limit ? Condition::yes : Condition::no;
+        rule.value = rate;
+        rule.threshold = limit;
+        rule.samples = route->batches;
         summary = format("%s error rate %.1f%% over %s (%s above %g%%)", route_text, rate * 100,
                          window.c_str(), severity, limit * 100);
         description =
@@ -251,6 +254,9 @@ void AlertEngine::judge(Rule& rule, WallTime now) {
         const double limit =
             critical ? config_.success_rate.critical : config_.success_rate.warning;
         condition = rate < limit ? Condition::yes : Condition::no;
+        rule.value = rate;
+        rule.threshold = limit;
+        rule.samples = route->batches;
         summary = format("%s success rate %.1f%% over %s (%s below %g%%)", route_text, rate * 100,
                          window.c_str(), severity, limit * 100);
         description =
@@ -268,6 +274,9 @@ void AlertEngine::judge(Rule& rule, WallTime now) {
       const double limit = critical ? levels.critical : levels.warning;
       const double value = route->latency.quantile(p95 ? 0.95 : 0.99);
       condition = value > limit ? Condition::yes : Condition::no;
+      rule.value = value;
+      rule.threshold = limit;
+      rule.samples = route->latency.count();
       summary = format("%s p%d batch latency %.0f ms over %s (%s above %g ms)", route_text,
                        p95 ? 95 : 99, value * 1000, window.c_str(), severity, limit * 1000);
       description =
@@ -280,6 +289,9 @@ void AlertEngine::judge(Rule& rule, WallTime now) {
       const auto limit =
           critical ? config_.invariant_violations.critical : config_.invariant_violations.warning;
       condition = window_violations_ > limit ? Condition::yes : Condition::no;
+      rule.value = static_cast<double>(window_violations_);
+      rule.threshold = static_cast<double>(limit);
+      rule.samples = window_[static_cast<std::size_t>(Route::pipeline)].batches;
       summary = format("%llu internal invariant violations in %s (%s above %llu)",
                        static_cast<ull>(window_violations_), window.c_str(), severity,
                        static_cast<ull>(limit));
@@ -412,6 +424,36 @@ bool AlertEngine::firing(AlertKind kind, AlertRoute route, Severity severity) co
     if (rule.kind == kind && rule.route == route && rule.severity == severity) return rule.firing;
   }
   return false;
+}
+
+void AlertEngine::restart_pipeline_evidence(WallTime now) noexcept {
+  (void)now;  // every slot is cleared, the current one included: later samples land in it anew
+  for (Slot& slot : slots_) {
+    RouteSlot& pipeline = slot.routes[static_cast<std::size_t>(Route::pipeline)];
+    pipeline.statuses.fill(0);
+    pipeline.latency.clear();
+    slot.violations = 0;
+  }
+  window_[static_cast<std::size_t>(Route::pipeline)] = {};
+  window_violations_ = 0;
+  for (Rule& rule : rules_) {
+    if (rule.route == AlertRoute::pipeline) rule.condition = Condition::unknown;
+  }
+  ++evidence_epoch_;
+}
+
+std::optional<RollbackEvidence> AlertEngine::rollback_due() {
+  if (rolled_back_epoch_ == evidence_epoch_) return std::nullopt;
+  for (const Rule& rule : rules_) {
+    // condition == yes was judged on this epoch's samples only (restart resets it to unknown).
+    if (rule.firing && rule.condition == Condition::yes && rule.severity == Severity::critical &&
+        rule.route == AlertRoute::pipeline) {
+      rolled_back_epoch_ = evidence_epoch_;
+      return RollbackEvidence{alert_name(rule.kind), rule.value, rule.threshold, rule.samples,
+                              rule.summary};
+    }
+  }
+  return std::nullopt;
 }
 
 bool AlertEngine::critical_firing_for_pipeline() const noexcept {

@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,12 @@ struct Levels {
 // (docs/OBSERVABILITY.md), the same as alerting/rules/patchstream.rules.yml.
 struct AlertConfig {
   std::string service = "patchstream";
+  // `patchstream run` sets these from instance_id and its admin server's address.
   std::string instance = "patchstream-0";
   std::string generator_url = "http://localhost:9000/metrics";
-  // runbook_url = this + "#" + lower-case alertname (GitHub's heading anchors).
-  std::string runbook_base_url =
-      "https://github.com/patchstream/patchstream/blob/main/alerting/runbooks.md";
+  // runbook_url = this + "#" + lower-case alertname. Empty in the configuration: `patchstream run`
+  // uses its own admin server's /runbooks page (alerts.runbook_base_url overrides it).
+  std::string runbook_base_url;
 
   Duration window{std::chrono::minutes(5)};  // rates, latency, violations, dead letters
   int window_slots = 60;                     // the window slides by window / window_slots
@@ -69,6 +71,15 @@ enum class AlertKind : std::uint8_t {
 // The alertname of a kind, CamelCase as in the Prometheus rules, e.g. "PatchstreamErrorRateHigh".
 std::string_view alert_name(AlertKind kind) noexcept;
 
+// The evidence behind a rollback: which alert crossed which threshold on how many samples.
+struct RollbackEvidence {
+  std::string_view alertname;
+  double value = 0;      // the alert's measure: a rate, seconds, or a count
+  double threshold = 0;  // the critical level it crossed
+  std::uint64_t samples = 0;
+  std::string summary;
+};
+
 // Not thread-safe: feed and evaluate it from one thread (the processing loop). The observe_*
 // calls are per event: they neither allocate nor lock. Times are wall-clock and passed in, so
 // tests drive the clock.
@@ -92,6 +103,14 @@ class AlertEngine {
 
   // Call periodically (e.g. every second): the events to publish now, in a stable order.
   std::vector<AlertEvent> evaluate(WallTime now);
+
+  // The pipeline's samples start again at `now` (the rollout percentage changed): earlier pipeline
+  // samples and guard failures leave every window. An alert already firing stays firing until
+  // post-change evidence resolves it, and cannot roll back on what came before.
+  void restart_pipeline_evidence(WallTime now) noexcept;
+  // A critical pipeline alert whose condition holds on post-change evidence, once per evidence
+  // epoch (after restart_pipeline_evidence, the next such alert is due again). Call after evaluate.
+  std::optional<RollbackEvidence> rollback_due();
 
   bool critical_firing_for_pipeline() const noexcept;
   bool firing(AlertKind kind, AlertRoute route, Severity severity) const noexcept;
@@ -130,6 +149,8 @@ class AlertEngine {
     WallTime active_since{}, last_sent{};
     Condition condition = Condition::unknown;
     std::string summary, description;
+    double value = 0, threshold = 0;  // of the latest judgement with data
+    std::uint64_t samples = 0;
   };
 
   Slot& slot_at(WallTime now) noexcept;
@@ -146,6 +167,8 @@ class AlertEngine {
   // Window sums, refreshed by evaluate().
   std::array<RouteWindow, kRouteCount> window_;
   std::uint64_t window_violations_ = 0, window_dead_letters_ = 0;
+
+  std::uint64_t evidence_epoch_ = 0, rolled_back_epoch_ = ~std::uint64_t{0};
 
   bool started_ = false;
   WallTime started_at_{};

@@ -13,9 +13,12 @@
 #include <malloc.h>
 #endif
 
+#include <unistd.h>
+
 #include "admin/flag_routes.h"
 #include "admin/http_server.h"
 #include "admin/router.h"
+#include "alerting/runbooks.h"
 #include "config/processor_config.h"
 #include "flag_store_kafka/kafka_flag_store.h"
 #include "flags/file_flag_store.h"
@@ -64,6 +67,34 @@ void add_health_routes(admin::Router& router, const HealthState& health) {
   });
 }
 
+// How other hosts reach this instance's admin server: a wildcard listen address is not one.
+std::string admin_base_url(const admin::AdminServerConfig& admin, std::uint16_t bound_port) {
+  std::string host = admin.address;
+  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") {
+    char name[256] = {};
+    host = gethostname(name, sizeof name - 1) == 0 && name[0] != '\0' ? name : "localhost";
+  } else if (host.find(':') != std::string::npos && host.front() != '[') {
+    host = "[" + host + "]";  // an IPv6 literal
+  }
+  return "http://" + host + ":" + std::to_string(bound_port);
+}
+
+// Two instances must never share an alert fingerprint: the instance label is the instance id,
+// and the links lead to the admin server that raised the alert.
+alerting::AlertConfig alert_identity(const ProcessorConfig& config, const std::string& admin_url) {
+  alerting::AlertConfig alerts = config.alerts;
+  alerts.instance = config.instance_id;
+  alerts.generator_url = admin_url + "/metrics";
+  if (alerts.runbook_base_url.empty()) alerts.runbook_base_url = admin_url + "/runbooks";
+  return alerts;
+}
+
+void add_runbook_route(admin::Router& router) {
+  router.add("GET", "/runbooks", [page = alerting::runbooks_html()](const admin::HttpRequest&) {
+    return admin::text_response(200, page, "text/html; charset=utf-8");
+  });
+}
+
 std::unique_ptr<flags::FlagStore> make_flag_store(const ProcessorConfig& config, Logger& log) {
   if (config.flags.store == FlagStoreKind::kafka) {
     // Every instance reads the compacted flags topic and follows it: a change reaches all of them.
@@ -107,6 +138,7 @@ int run(const RunOptions& options) {
   admin::Router router;
   add_health_routes(router, health);
   metrics::add_metrics_route(router, prometheus_registry);
+  add_runbook_route(router);
   admin::FlagRoutesConfig flag_routes;
   flag_routes.token = admin::load_admin_token(config.admin_auth);
   if (!flag_routes.token)
@@ -115,6 +147,7 @@ int run(const RunOptions& options) {
   admin::AdminServer server(config.admin, router);
   server.start();
   log.info("admin server listening", {{"address", config.admin.address}, {"port", server.port()}});
+  const std::string admin_url = admin_base_url(config.admin, server.port());
 
   // Signals are turned into a flag the Kafka loop checks between events.
   std::atomic<bool> stop{false};
@@ -155,8 +188,12 @@ int run(const RunOptions& options) {
                         config.processing.shutdown_timeout,
                         {config.topics.results, config.topics.legacy, config.topics.dead_letter,
                          config.topics.metrics, config.topics.alerts}};
-  Telemetry telemetry({config.instance_id, config.processing.flag, config.topics.metrics,
-                       config.topics.alerts, config.metrics_interval, config.alerts},
+  Telemetry telemetry({.instance_id = config.instance_id,
+                       .flag = config.processing.flag,
+                       .metrics_topic = config.topics.metrics,
+                       .alerts_topic = config.topics.alerts,
+                       .metrics_interval = config.metrics_interval,
+                       .alerts = alert_identity(config, admin_url)},
                       metrics, catalog, registry, log);
   StreamObserver observer;
   observer.on_output = [&telemetry](const OutputRecord& out) { telemetry.on_output(out); };
@@ -165,8 +202,8 @@ int run(const RunOptions& options) {
   observer.on_commit = [&metrics](std::size_t events, std::chrono::steady_clock::duration took) {
     metrics.transaction_committed(events, std::chrono::duration<double>(took).count());
   };
-  observer.on_tick = [&telemetry](const Emit& emit, std::uint64_t lag, std::size_t in_flight,
-                                  double txn_age) {
+  observer.on_tick = [&telemetry](const Emit& emit, std::span<const PartitionLag> lag,
+                                  std::size_t in_flight, double txn_age) {
     telemetry.on_tick(emit, lag, in_flight, txn_age);
   };
   StreamProcessor processor(stream, event_router, log, health, observer);

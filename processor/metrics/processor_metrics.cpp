@@ -115,6 +115,14 @@ ProcessorMetrics::ProcessorMetrics(std::shared_ptr<prometheus::Registry> registr
                        .Help("Rollout flag changes this instance has applied.")
                        .Register(*registry_)
                        .Add({});
+  auto_rollback_failures_ =
+      &prometheus::BuildCounter()
+           .Name("patchstream_auto_rollback_failures_total")
+           .Help(
+               "Auto-rollback writes the flag store refused or failed; the rollback is retried "
+               "until it is durable, so any rise means the flag was not yet at 0% everywhere.")
+           .Register(*registry_)
+           .Add({});
   transaction_aborts_ =
       &prometheus::BuildCounter()
            .Name("patchstream_transaction_aborts_total")
@@ -240,6 +248,10 @@ void ProcessorMetrics::set_flag_percentage(std::string_view flag, int percentage
 
 void ProcessorMetrics::flag_changed() noexcept {
   flag_changes_->Increment();
+}
+
+void ProcessorMetrics::auto_rollback_failed() noexcept {
+  auto_rollback_failures_->Increment();
 }
 
 void ProcessorMetrics::transaction_aborted() noexcept {

@@ -69,6 +69,8 @@ class ProcessorMetrics {
   void clear_lag(std::int32_t partition);  // on revocation: the partition is no longer ours
   void set_flag_percentage(std::string_view flag, int percentage);
   void flag_changed() noexcept;
+  // An auto-rollback write the flag store refused or failed (it is retried).
+  void auto_rollback_failed() noexcept;
   void transaction_aborted() noexcept;
   // One committed transaction (or at-least-once offset commit): how long the commit call blocked
   // the loop and how many events it made visible.
@@ -93,6 +95,7 @@ class ProcessorMetrics {
   std::array<prometheus::Counter*, kDeadLetterReasonCount> dead_letters_{};
   prometheus::Counter* flag_changes_ = nullptr;
   prometheus::Counter* transaction_aborts_ = nullptr;
+  prometheus::Counter* auto_rollback_failures_ = nullptr;
   prometheus::Histogram* commit_duration_ = nullptr;
   prometheus::Histogram* commit_events_ = nullptr;
   prometheus::Counter* fetcher_wakeups_ = nullptr;

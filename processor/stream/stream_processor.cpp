@@ -122,16 +122,17 @@ struct StreamProcessor::Loop {
     if (p.observer_.on_commit) p.observer_.on_commit(events, Clock::now() - started);
   }
 
-  std::uint64_t total_lag() {
-    std::uint64_t lag = 0;
+  // Per assigned partition; one whose position or watermark is not known yet counts as 0.
+  void partition_lags(std::vector<PartitionLag>& out) {
+    out.clear();
     auto r = consumer->positions();
-    if (!r.ok()) return lag;
+    if (!r.ok()) return;
     for (const auto& tp : r.value()) {
       auto w = consumer->cached_watermarks(tp.topic, tp.partition);
-      if (w.ok() && tp.offset >= 0 && w.value().second > tp.offset)
-        lag += static_cast<std::uint64_t>(w.value().second - tp.offset);
+      const bool known = w.ok() && tp.offset >= 0 && w.value().second > tp.offset;
+      out.push_back(
+          {tp.partition, known ? static_cast<std::uint64_t>(w.value().second - tp.offset) : 0});
     }
-    return lag;
   }
 
   bool begin() {
@@ -263,7 +264,7 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
   FetchWaker waker;
   auto last_tick = Clock::now();
   auto last_lag = Clock::now();
-  std::uint64_t lag = 0;
+  std::vector<PartitionLag> lag;
   // Periodic records join the current transaction, so they commit with the events around them.
   const Emit emit = [&loop](std::string_view topic, std::string_view key, std::string_view value,
                             std::span<const kafka::HeaderView> headers) {
@@ -329,7 +330,7 @@ int StreamProcessor::run(const std::atomic<bool>& stop) {
       }
       if (Clock::now() - last_lag >= 1s) {
         last_lag = Clock::now();
-        lag = loop.total_lag();
+        loop.partition_lags(lag);
       }
       if (observer_.on_tick) {
         const double age =

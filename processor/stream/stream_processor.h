@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,12 @@ struct StreamSettings {
   std::vector<std::string> output_topics;  // their metadata is loaded before the first event
 };
 
+// Records behind the end of one assigned input partition.
+struct PartitionLag {
+  std::int32_t partition = 0;
+  std::uint64_t records = 0;
+};
+
 // Called on the loop thread for every routed event and after every commit (metrics, alerts).
 struct StreamObserver {
   std::function<void(const OutputRecord&)> on_output;
@@ -35,9 +43,11 @@ struct StreamObserver {
   std::function<void()> on_abort;
   // The loop woke parked fetchers (FetchWaker): `waiting` partitions had records past the position.
   std::function<void(std::size_t waiting)> on_fetcher_wake;
-  // About every 100 ms: `lag` is records behind the end over the assignment (refreshed each
-  // second), `in_flight` events not yet committed, `txn_age` seconds the transaction is open.
-  std::function<void(const Emit& emit, std::uint64_t lag, std::size_t in_flight, double txn_age)>
+  // About every 100 ms: `lag` has one entry per assigned partition (refreshed each second; a
+  // revoked partition is absent), `in_flight` events not yet committed, `txn_age` seconds the
+  // transaction is open.
+  std::function<void(const Emit& emit, std::span<const PartitionLag> lag, std::size_t in_flight,
+                     double txn_age)>
       on_tick;
 };
 

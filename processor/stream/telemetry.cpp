@@ -1,11 +1,23 @@
 // Telemetry: everything observability needs from the loop, kept off the routing code.
 #include "telemetry.h"
 
+#include <algorithm>
+
 #include "logging/logger.h"
 #include "metrics/process_collector.h"
 #include "stream/cloud_events.h"
 
 namespace patchstream {
+namespace {
+
+std::uint64_t total_lag(std::span<const PartitionLag> lag) {
+  std::uint64_t total = 0;
+  for (const PartitionLag& p : lag)
+    total += p.records;
+  return total;
+}
+
+}  // namespace
 
 using alerting::BatchStatus;
 using alerting::Route;
@@ -44,6 +56,12 @@ void Telemetry::on_output(const OutputRecord& out) {
     metric_events_.record(Route::legacy, BatchStatus::forwarded, 0, 0.0);
     return;
   }
+  // The decision's percentage is the one this event was routed by: a change is seen at the first
+  // event after it, not up to a tick later.
+  if (out.decision != nullptr && out.decision->percentage != evidence_percentage_ &&
+      out.decision->pipeline) {
+    percentage_changed(out.decision->percentage);
+  }
   const Result& r = *out.result;
   const BatchStatus status = r.internal_guard_failed ? BatchStatus::failed
                              : r.applied             ? BatchStatus::applied
@@ -67,21 +85,70 @@ void Telemetry::emit_event(const Emit& emit, std::string_view topic, std::string
   emit(topic, key, value, headers);
 }
 
-void Telemetry::auto_rollback(std::string_view alertname) {
-  const auto flag = catalog_.get(settings_.flag);
-  if (!flag || !flag->auto_rollback || flag->percentage == 0) return;
-  const std::string reason = "auto-rollback: " + std::string(alertname) +
-                             " critical on the pipeline route (instance " + settings_.instance_id +
-                             ")";
-  const auto outcome = catalog_.rollback(settings_.flag, reason, "auto-rollback");
-  log_.warn("auto-rollback: flag set to 0%",
-            {{"flag", settings_.flag},
-             {"alert", alertname},
-             {"previous_percentage", static_cast<int>(flag->percentage)}});
-  (void)outcome;
+void Telemetry::percentage_changed(int percentage) {
+  if (evidence_percentage_ >= 0) {
+    engine_.restart_pipeline_evidence(std::chrono::system_clock::now());
+    // A rollback decided on the old evidence is not retried over a newer operator decision.
+    if (pending_rollback_) {
+      log_.warn("auto-rollback: pending retry dropped, the percentage changed",
+                {{"flag", settings_.flag}, {"percentage", percentage}});
+      pending_rollback_.reset();
+    }
+  }
+  evidence_percentage_ = percentage;
 }
 
-void Telemetry::on_tick(const Emit& emit, std::uint64_t lag, std::size_t in_flight,
+void Telemetry::publish_lag(std::span<const PartitionLag> lag) {
+  std::uint64_t total = 0;
+  for (const std::int32_t partition : lag_partitions_) {
+    const bool still_assigned = std::any_of(
+        lag.begin(), lag.end(), [&](const PartitionLag& p) { return p.partition == partition; });
+    if (!still_assigned) metrics_.clear_lag(partition);
+  }
+  lag_partitions_.clear();
+  for (const PartitionLag& p : lag) {
+    metrics_.set_lag(p.partition, static_cast<std::int64_t>(p.records));
+    lag_partitions_.push_back(p.partition);
+    total += p.records;
+  }
+  engine_.set_lag(total, consumed_ != consumed_at_last_tick_);
+  consumed_at_last_tick_ = consumed_;
+}
+
+void Telemetry::auto_rollback(const alerting::RollbackEvidence& evidence) {
+  pending_rollback_ = "auto-rollback: " + std::string(evidence.alertname) + ": " +
+                      evidence.summary + " on " + std::to_string(evidence.samples) +
+                      " pipeline samples since the last percentage change (instance " +
+                      settings_.instance_id + ")";
+  retry_rollback();
+}
+
+void Telemetry::retry_rollback() {
+  if (!pending_rollback_) return;
+  const auto flag = catalog_.get(settings_.flag);
+  if (!flag || !flag->auto_rollback || flag->percentage == 0) {
+    pending_rollback_.reset();  // nothing to roll back (any more)
+    return;
+  }
+  const auto outcome = catalog_.rollback(settings_.flag, *pending_rollback_, "auto-rollback");
+  if (outcome.status == flags::ChangeStatus::applied) {
+    log_.warn("auto-rollback: flag set to 0%",
+              {{"flag", settings_.flag},
+               {"previous_percentage", static_cast<int>(flag->percentage)},
+               {"reason", *pending_rollback_}});
+    pending_rollback_.reset();
+    percentage_changed(0);
+    return;
+  }
+  metrics_.auto_rollback_failed();
+  log_.error("auto-rollback failed: the flag is not at 0% yet; retrying in a second",
+             {{"flag", settings_.flag},
+              {"error", outcome.error},
+              {"detail", outcome.detail},
+              {"reason", *pending_rollback_}});
+}
+
+void Telemetry::on_tick(const Emit& emit, std::span<const PartitionLag> lag, std::size_t in_flight,
                         double txn_age_seconds) {
   metrics_.set_in_flight(static_cast<std::int64_t>(in_flight));
   metrics_.set_transaction_age(txn_age_seconds);
@@ -93,29 +160,34 @@ void Telemetry::on_tick(const Emit& emit, std::uint64_t lag, std::size_t in_flig
       metrics_.set_flag_percentage(settings_.flag, pct);
       last_percentage_ = pct;
     }
+    // Changes between two ticks are seen as a revision that moved by more than one: 50 → 0 → 50
+    // unseen still starts the evidence again.
+    const bool missed_changes = evidence_revision_ != 0 && flag->revision > evidence_revision_ + 1;
+    if (pct != evidence_percentage_ || missed_changes) percentage_changed(pct);
+    evidence_revision_ = flag->revision;
   }
 
   const auto steady = std::chrono::steady_clock::now();
-  if (steady - last_evaluate_ >= std::chrono::seconds(1)) {
+  if (steady - last_evaluate_ >= settings_.evaluate_every) {
     last_evaluate_ = steady;
     const auto now = std::chrono::system_clock::now();
     const auto stats = metrics::read_process_stats();
     engine_.set_resident_memory(stats.resident_memory_bytes);
-    engine_.set_lag(lag, consumed_ != consumed_at_last_tick_);
-    consumed_at_last_tick_ = consumed_;
+    publish_lag(lag);
     for (const alerting::AlertEvent& event : engine_.evaluate(now)) {
       emit_event(emit, settings_.alerts_topic, "patchstream.alert.v1", event.key, event.value,
                  alerting::alert_status_name(event.status));
       log_.warn("alert", {{"alertname", event.alertname},
                           {"status", alerting::alert_status_name(event.status)}});
-      if (event.triggers_rollback()) auto_rollback(event.alertname);
     }
+    retry_rollback();
+    if (const auto due = engine_.rollback_due()) auto_rollback(*due);
   }
   if (steady - last_metric_event_ >= settings_.metrics_interval) {
     last_metric_event_ = steady;
     const auto stats = metrics::read_process_stats();
-    const std::string event =
-        metric_events_.build(std::chrono::system_clock::now(), lag, stats.resident_memory_bytes);
+    const std::string event = metric_events_.build(std::chrono::system_clock::now(), total_lag(lag),
+                                                   stats.resident_memory_bytes);
     emit_event(emit, settings_.metrics_topic, "patchstream.metric.v1", settings_.instance_id, event,
                {});
   }

@@ -18,6 +18,7 @@ const WallTime kT0 = WallTime(std::chrono::seconds(1748855640));
 AlertConfig test_config() {
   AlertConfig config;
   config.instance = "patchstream-test";
+  config.runbook_base_url = "http://p0:9000/runbooks";
   config.window = 10s;
   config.window_slots = 10;
   config.min_samples = 10;
@@ -311,8 +312,7 @@ TEST(AlertEngine, PostableAlertShape) {
                                    {"route", "pipeline"},
                                    {"instance", "patchstream-test"}}));
   EXPECT_EQ(value["annotations"]["runbook_url"],
-            "https://github.com/patchstream/patchstream/blob/main/alerting/"
-            "runbooks.md#patchstreamerrorratehigh");
+            "http://p0:9000/runbooks#patchstreamerrorratehigh");
   EXPECT_EQ(value["annotations"]["summary"],
             "pipeline error rate 20.0% over 10s (critical above 10%)");
   EXPECT_NE(value["annotations"]["description"].get<std::string>().find("auto_rollback"),
@@ -349,6 +349,61 @@ TEST(AlertEngine, FingerprintIsStableAndOrderFree) {
       event_labels.emplace_back(name, text.get<std::string>());
     EXPECT_EQ(from_a[i].key, label_fingerprint(event_labels));
   }
+}
+
+// Issue 13.7: after a percentage change, a critical alert still firing on the samples taken before
+// it must not roll back again; only post-change evidence may.
+TEST(AlertEngine, RollbackJudgesOnlySamplesAfterTheLatestChange) {
+  AlertEngine engine(test_config());
+  feed(engine, Route::pipeline, 100, 50, kT0);
+  ASSERT_NE(find(engine.evaluate(kT0), kErrorRate, Severity::critical), nullptr);
+  auto due = engine.rollback_due();
+  ASSERT_TRUE(due.has_value());
+  EXPECT_EQ(due->alertname, kErrorRate);
+  EXPECT_DOUBLE_EQ(due->value, 0.5);
+  EXPECT_DOUBLE_EQ(due->threshold, 0.10);
+  EXPECT_EQ(due->samples, 100u);
+  EXPECT_FALSE(engine.rollback_due().has_value()) << "one rollback per evidence epoch";
+
+  // Rolled back to 0, then resumed: the old window still holds 50 failures, but they predate the
+  // change. Healthy post-change traffic below min_samples: no rollback, the alert stays firing.
+  engine.restart_pipeline_evidence(kT0 + 1s);
+  feed(engine, Route::pipeline, 5, 0, kT0 + 1500ms);
+  (void)engine.evaluate(kT0 + 2s);
+  EXPECT_FALSE(engine.rollback_due().has_value());
+  EXPECT_TRUE(engine.firing(AlertKind::error_rate, AlertRoute::pipeline, Severity::critical));
+
+  // Enough healthy post-change samples resolve it, inside the old window.
+  feed(engine, Route::pipeline, 20, 0, kT0 + 2500ms);
+  const auto events = engine.evaluate(kT0 + 3s);
+  const AlertEvent* resolved = find(events, kErrorRate, Severity::critical);
+  ASSERT_NE(resolved, nullptr);
+  EXPECT_EQ(resolved->status, AlertStatus::resolved);
+  EXPECT_FALSE(engine.rollback_due().has_value());
+
+  // Failing post-change evidence does roll back, once.
+  feed(engine, Route::pipeline, 30, 30, kT0 + 3500ms);
+  (void)engine.evaluate(kT0 + 4s);
+  due = engine.rollback_due();
+  ASSERT_TRUE(due.has_value());
+  EXPECT_EQ(due->samples, 55u);
+}
+
+TEST(AlertEngine, ChangeWhileFiringNeedsFreshEvidenceToRollBackAgain) {
+  AlertEngine engine(test_config());
+  feed(engine, Route::pipeline, 100, 50, kT0);
+  (void)engine.evaluate(kT0);
+  ASSERT_TRUE(engine.rollback_due().has_value());
+  engine.restart_pipeline_evidence(kT0 + 1s);
+  // No post-change traffic at all: firing is kept alive by resends, never a rollback.
+  for (int s = 2; s < 200; s += 10) {
+    (void)engine.evaluate(kT0 + std::chrono::seconds(s));
+    EXPECT_FALSE(engine.rollback_due().has_value()) << s;
+  }
+  // Bad post-change evidence while still firing from before: a rollback is due again.
+  feed(engine, Route::pipeline, 20, 20, kT0 + 200s);
+  (void)engine.evaluate(kT0 + 200s);
+  EXPECT_TRUE(engine.rollback_due().has_value());
 }
 
 TEST(AlertEngine, RejectsUnusableConfig) {

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   AlertConfig config;
   config.instance = "patchstream-sample";
   config.generator_url = "http://127.0.0.1:9000/metrics";
+  config.runbook_base_url = "http://127.0.0.1:9000/runbooks";
   config.window = 10s;
   config.window_slots = 10;
   config.min_samples = 10;

@@ -114,7 +114,7 @@ def test_runbook_urls_point_at_sections(samples, rule_alerts):
     urls += [r["annotations"]["runbook_url"] for r in rule_alerts]
     for url in urls:
         path, _, anchor = url.partition("#")
-        assert path.endswith("/alerting/runbooks.md"), url
+        assert path.endswith("/runbooks"), url
         assert anchor in headings, url
     assert {r["alert"].lower() for r in rule_alerts} == headings
 
