@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   cmake ninja-build g++ pkg-config
-  librdkafka-dev libboost-dev libsimdjson-dev prometheus-cpp-dev nlohmann-json3-dev
+  librdkafka-dev libboost-dev libsimdjson-dev prometheus-cpp-dev nlohmann-json3-dev libcmark-dev libxxhash-dev
   libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   kcat prometheus prometheus-alertmanager ed curl

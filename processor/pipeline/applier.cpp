@@ -16,7 +16,15 @@ std::uint64_t micros_between(std::chrono::steady_clock::time_point a,
       std::chrono::duration_cast<std::chrono::microseconds>(b - a).count());
 }
 
+std::int64_t next_revision(const Batch& batch, const StoredDocument* stored) {
+  return (stored ? stored->revision : batch.base_revision) + 1;
+}
+
 }  // namespace
+
+PipelineLayers default_layers() noexcept {
+  return {&normalize, &execute, &next_revision};
+}
 
 Result BatchApplier::apply(Batch& batch, std::span<const Violation> decode_violations,
                            const StoredDocument* stored,
@@ -59,16 +67,19 @@ Result BatchApplier::apply(Batch& batch, std::span<const Violation> decode_viola
   if (!violations_.empty()) return finish(decoded, decoded);
 
   const SnapshotSeal seal = seal_snapshot(snapshot);
-  const bool valid =
-      normalize(batch.patches, snapshot.size(), violations_, limits_.max_reported_violations);
+  const bool valid = layers_.normalize(batch.patches, snapshot.size(), violations_,
+                                       limits_.max_reported_violations);
   const auto normalized = clock::now();
   if (!valid) return finish(normalized, normalized);
 
   if (auto v = check_descending(batch.patches)) violations_.push_back(*v);
-  if (violations_.empty()) execute(snapshot, batch.patches, batch.patch_lines, output_);
+  if (violations_.empty()) {
+    layers_.execute(snapshot, batch.patches, batch.patch_lines, output_);
+    if (auto v = check_size(seal, snapshot, batch.patches, output_.size()))
+      violations_.push_back(*v);
+  }
   if (auto v = check_immutable(seal, snapshot)) violations_.push_back(*v);
-  if (auto v = check_size(seal, snapshot)) violations_.push_back(*v);
-  const std::int64_t next = batch.base_revision + 1;
+  const std::int64_t next = layers_.next_revision(batch, stored);
   if (auto v = check_revision_step(batch.base_revision, next)) violations_.push_back(*v);
   const auto executed = clock::now();
 

@@ -34,9 +34,25 @@ struct Result {
   Timings timings;
 };
 
+// The layers the applier runs under its guards. Production uses the defaults; a test replaces one
+// with a faulty version to prove that the guard around it fires (and is reported, counted and
+// alerted on, never thrown).
+struct PipelineLayers {
+  bool (*normalize)(std::vector<Patch>& patches, std::size_t snapshot_length,
+                    std::vector<Violation>& violations, std::size_t max_reported);
+  void (*execute)(std::span<const std::string_view> snapshot, std::span<const Patch> patches,
+                  std::span<const std::string_view> patch_lines,
+                  std::vector<std::string_view>& out);
+  // The revision an applied batch yields: the stored document's next one in stateful mode.
+  std::int64_t (*next_revision)(const Batch& batch, const StoredDocument* stored);
+};
+
+PipelineLayers default_layers() noexcept;
+
 class BatchApplier {
  public:
-  explicit BatchApplier(const Limits& limits) : limits_(limits) {}
+  explicit BatchApplier(const Limits& limits, PipelineLayers layers = default_layers())
+      : limits_(limits), layers_(layers) {}
 
   // `decode_violations` non-empty → rejected as is. `stored` null → stateless mode: the batch
   // must carry its snapshot. Otherwise the store's revision must match base_revision and the
@@ -47,6 +63,7 @@ class BatchApplier {
 
  private:
   Limits limits_;
+  PipelineLayers layers_;
   std::vector<Violation> violations_;
   std::vector<std::string_view> output_;
 };

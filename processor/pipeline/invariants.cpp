@@ -1,18 +1,19 @@
-// Invariant enforcer: cheap O(patches + snapshot lines) checks that only a bug can fail.
+// Invariant enforcer: cheap O(patches + snapshot bytes) checks that only a bug can fail.
 #include "invariants.h"
+
+#include <xxhash.h>
 
 namespace patchstream {
 
 SnapshotSeal seal_snapshot(std::span<const std::string_view> snapshot) noexcept {
-  // A position-weighted sum rather than a chained hash: independent iterations vectorize, and
-  // any moved, resized or swapped line still changes it.
-  std::uint64_t h = 0;
+  // One XXH3 per line, seeded by its position: a changed byte, a moved or resized line all change
+  // the sum, and independent lines keep the loop free of a serial dependency.
+  std::uint64_t digest = 0;
   std::uint64_t position = 1;
   for (const std::string_view& line : snapshot) {
-    h += (reinterpret_cast<std::uintptr_t>(line.data()) ^ (std::uint64_t{line.size()} << 40)) *
-         (2 * position++ + 1);
+    digest += XXH3_64bits_withSeed(line.data(), line.size(), position++);
   }
-  return {snapshot.data(), snapshot.size(), h};
+  return {snapshot.size(), digest};
 }
 
 std::optional<Violation> check_descending(std::span<const Patch> patches) noexcept {
@@ -27,15 +28,16 @@ std::optional<Violation> check_descending(std::span<const Patch> patches) noexce
 
 std::optional<Violation> check_immutable(const SnapshotSeal& before,
                                          std::span<const std::string_view> after) noexcept {
-  const SnapshotSeal now = seal_snapshot(after);
-  if (now.data != before.data || now.digest != before.digest) {
+  if (seal_snapshot(after).digest != before.digest) {
     return Violation{ViolationCode::immutable_snapshot, Detail::guard_failed};
   }
   return std::nullopt;
 }
 
 std::optional<Violation> check_size(const SnapshotSeal& before,
-                                    std::span<const std::string_view> after) noexcept {
+                                    std::span<const std::string_view> after,
+                                    std::span<const Patch> patches,
+                                    std::size_t output_lines) noexcept {
   if (after.size() != before.size) {
     return Violation{ViolationCode::snapshot_size_changed,
                      Detail::guard_failed,
@@ -44,17 +46,31 @@ std::optional<Violation> check_size(const SnapshotSeal& before,
                      before.size,
                      after.size()};
   }
+  std::uint64_t expected = before.size;
+  for (const Patch& p : patches) {
+    expected += p.lines_count;
+    if (p.op != Op::insert) expected -= p.end - p.line + 1;
+  }
+  if (expected != output_lines) {
+    return Violation{ViolationCode::snapshot_size_changed,
+                     Detail::guard_failed,
+                     kNoPatch,
+                     "lines",
+                     expected,
+                     output_lines};
+  }
   return std::nullopt;
 }
 
-std::optional<Violation> check_revision_step(std::int64_t base, std::int64_t next) noexcept {
-  if (next != base + 1) {
+std::optional<Violation> check_revision_step(std::int64_t base,
+                                             std::int64_t result_revision) noexcept {
+  if (result_revision != base + 1) {
     return Violation{ViolationCode::revision_mismatch,
                      Detail::guard_failed,
                      kNoPatch,
                      "revision",
                      static_cast<std::uint64_t>(base),
-                     static_cast<std::uint64_t>(next)};
+                     static_cast<std::uint64_t>(result_revision)};
   }
   return std::nullopt;
 }

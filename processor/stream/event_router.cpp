@@ -46,11 +46,12 @@ constexpr std::size_t kTruncationHeaderBytes = 128;
 
 }  // namespace
 
-EventRouter::EventRouter(RouterSettings settings, const flags::FlagRegistry& registry)
+EventRouter::EventRouter(RouterSettings settings, const flags::FlagRegistry& registry,
+                         PipelineLayers layers)
     : settings_(std::move(settings)),
       flags_(registry),
       decoder_(settings_.limits),
-      applier_(settings_.limits),
+      applier_(settings_.limits, layers),
       source_("/patchstream/" + settings_.instance_id) {
   headers_.reserve(32);
 }

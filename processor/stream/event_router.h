@@ -52,7 +52,9 @@ struct RouterSettings {
 
 class EventRouter {
  public:
-  EventRouter(RouterSettings settings, const flags::FlagRegistry& registry);
+  // `layers`: the pipeline's own, unless a test plants a faulty one under the guards.
+  EventRouter(RouterSettings settings, const flags::FlagRegistry& registry,
+              PipelineLayers layers = default_layers());
 
   const OutputRecord& route(const InputEvent& in);
 

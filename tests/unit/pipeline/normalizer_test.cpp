@@ -173,10 +173,31 @@ TEST(Guards, SnapshotSizeChanged) {
   std::vector<std::string_view> snapshot{"a", "b"};
   snapshot.reserve(8);
   const SnapshotSeal seal = seal_snapshot(snapshot);
+  EXPECT_FALSE(check_size(seal, snapshot, {}, 2).has_value());
   snapshot.push_back("c");
-  const auto v = check_size(seal, snapshot);
+  const auto v = check_size(seal, snapshot, {}, 2);
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(code_name(v->code), "snapshot_size_changed");
+}
+
+TEST(Guards, OutputLengthFollowsThePatches) {
+  const std::vector<std::string_view> snapshot{"a", "b", "c"};
+  const SnapshotSeal seal = seal_snapshot(snapshot);
+  Patch insert_two;  // +2
+  insert_two.op = Op::insert;
+  insert_two.line = 4;
+  insert_two.end = 4;
+  insert_two.lines_count = 2;
+  Patch delete_two;  // −2
+  delete_two.op = Op::erase;
+  delete_two.line = 1;
+  delete_two.end = 2;
+  const Patch patches[] = {insert_two, delete_two};
+  EXPECT_FALSE(check_size(seal, snapshot, patches, 3).has_value());
+  const auto v = check_size(seal, snapshot, patches, 4);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->a, 3u);
+  EXPECT_EQ(v->b, 4u);
 }
 
 TEST(Guards, RevisionStep) {

@@ -18,9 +18,10 @@ struct Outcome {
 };
 
 inline Outcome run_event(std::string_view event, const Limits& limits = {},
-                         const StoredDocument* stored = nullptr) {
+                         const StoredDocument* stored = nullptr,
+                         PipelineLayers layers = default_layers()) {
   Decoder decoder(limits);
-  BatchApplier applier(limits);
+  BatchApplier applier(limits, layers);
   Outcome outcome{decoder.decode(event), {}, {}};
   if (outcome.status == DecodeStatus::dead_letter) {
     outcome.dead_letter = decoder.dead_letter();

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
 #include "flags/memory_flag_store.h"
+#include "pipeline/executor.h"
 
 namespace patchstream {
 namespace {
@@ -45,8 +47,7 @@ class TelemetryTest : public ::testing::Test {
         prometheus_(std::make_shared<prometheus::Registry>()),
         metrics_(prometheus_),
         catalog_(store_, registry_),
-        router_({"i1", std::string(kFlag), "results", "legacy", "dlq", Limits{}, 1 << 20},
-                registry_) {
+        router_(std::in_place, settings(), registry_) {
     flags::FlagDefinition flag;
     flag.name = std::string(kFlag);
     flag.enabled = true;
@@ -68,6 +69,10 @@ class TelemetryTest : public ::testing::Test {
     telemetry_.emplace(settings, metrics_, catalog_, registry_, log_);
   }
 
+  static RouterSettings settings() {
+    return {"i1", std::string(kFlag), "results", "legacy", "dlq", Limits{}, 1 << 20};
+  }
+
   // n batches of distinct users; `bad`: every patch overlaps (rejected by the pipeline).
   void feed(int n, bool bad) {
     for (int i = 0; i < n; ++i) {
@@ -79,15 +84,17 @@ class TelemetryTest : public ::testing::Test {
                                 R"(","document_id":"d","base_revision":0,"snapshot":["a"],)"
                                 R"("patches":)" +
                                 patches + "}";
-      const OutputRecord& out = router_.route({"in", 0, 0, std::string_view("d"), value, {}});
+      const OutputRecord& out = router_->route({"in", 0, 0, std::string_view("d"), value, {}});
       telemetry_->on_output(out);
     }
   }
 
   void tick() {
-    const Emit emit = [this](std::string_view topic, std::string_view, std::string_view,
+    const Emit emit = [this](std::string_view topic, std::string_view, std::string_view value,
                              std::span<const kafka::HeaderView>) {
-      if (topic == "alerts") ++alert_events_;
+      if (topic != "alerts") return;
+      ++alert_events_;
+      alert_values_.emplace_back(value);
     };
     const PartitionLag lag[] = {{0, 0}};
     telemetry_->on_tick(emit, lag, 0, 0.0);
@@ -95,9 +102,16 @@ class TelemetryTest : public ::testing::Test {
 
   int percentage() { return catalog_.get(kFlag)->percentage; }
 
-  double counter(std::string_view name) {
+  // The counter's child with label `code` (any child when empty).
+  double counter(std::string_view name, std::string_view code = {}) {
     for (const auto& family : prometheus_->Collect()) {
-      if (family.name == name) return family.metric.at(0).counter.value;
+      if (family.name != name) continue;
+      for (const auto& metric : family.metric) {
+        if (code.empty()) return metric.counter.value;
+        for (const auto& label : metric.label) {
+          if (label.name == "code" && label.value == code) return metric.counter.value;
+        }
+      }
     }
     return -1;
   }
@@ -118,10 +132,11 @@ class TelemetryTest : public ::testing::Test {
   std::shared_ptr<prometheus::Registry> prometheus_;
   metrics::ProcessorMetrics metrics_;
   flags::FlagCatalog catalog_;
-  EventRouter router_;
+  std::optional<EventRouter> router_;
   std::optional<Telemetry> telemetry_;
   int next_user_ = 0;
   int alert_events_ = 0;
+  std::vector<std::string> alert_values_;
 };
 
 TEST_F(TelemetryTest, AutoRollbackIsRetriedUntilDurableAndCountsEachFailure) {
@@ -166,6 +181,30 @@ TEST_F(TelemetryTest, AlertFiringOnPreChangeSamplesDoesNotRollBackAResumedRollou
   // New failing evidence after the change does roll back.
   feed(40, true);
   tick();
+  EXPECT_EQ(percentage(), 0);
+}
+
+// Issue 13.6: a guard that fails through a planted executor bug is reported in the result, counted
+// and alerted on — and, being a critical pipeline alert, rolls the flag back.
+TEST_F(TelemetryTest, FailedGuardIsCountedAndAlerted) {
+  auto layers = default_layers();
+  layers.execute = [](std::span<const std::string_view> snapshot, std::span<const Patch> patches,
+                      std::span<const std::string_view> patch_lines,
+                      std::vector<std::string_view>& out) {
+    execute(snapshot, patches, patch_lines, out);
+    out.push_back("a line no patch asked for");
+  };
+  router_.emplace(settings(), registry_, layers);
+  tick();
+  feed(12, false);
+  EXPECT_EQ(counter("patchstream_violations_total", "snapshot_size_changed"), 12);
+  tick();
+  const bool alerted =
+      std::any_of(alert_values_.begin(), alert_values_.end(), [](const std::string& v) {
+        return v.find("PatchstreamInvariantViolations") != std::string::npos &&
+               v.find("critical") != std::string::npos;
+      });
+  EXPECT_TRUE(alerted);
   EXPECT_EQ(percentage(), 0);
 }
 
