@@ -100,3 +100,86 @@ resend_interval_ms = 2000"""
     validator = jsonschema.Draft202012Validator(schema("alert-event.schema.json"))
     for r in alerts_seen:
         validator.validate(json.loads(r["payload"]))
+
+
+def scrape(proc) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def test_lag_gauge_has_a_sample_per_assigned_partition(tmp_path):
+    """Issue 13.3: patchstream_consumer_lag_records is set by the loop, per partition."""
+    topics = Topics(partitions=3)
+    produce(topics.input, make_batches(150_000, 3000, seed=11, invalid_ratio=0, undecodable_ratio=0))
+    proc = Processor(topics, tmp_path, instance="lag", percentage=50).start(wait_ready=False)
+    positive: dict[str, float] = {}
+    deadline = time.time() + 60
+    text = ""
+    while time.time() < deadline and len(positive) < 3:
+        try:
+            text = scrape(proc)
+        except OSError:
+            time.sleep(0.1)
+            continue
+        for line in text.splitlines():
+            if line.startswith("patchstream_consumer_lag_records{"):
+                partition = line.split('partition="', 1)[1].split('"', 1)[0]
+                value = float(line.rsplit(" ", 1)[1])
+                if value > 0:
+                    positive[partition] = value
+        time.sleep(0.1)
+    # Caught up: every partition's sample falls to 0 (the gauge follows the lag, both ways).
+    drained = False
+    while time.time() < deadline + 60 and not drained:
+        text = scrape(proc)
+        samples = [float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+                   if l.startswith("patchstream_consumer_lag_records{")]
+        drained = len(samples) == 3 and all(v == 0 for v in samples)
+        time.sleep(0.2)
+    assert proc.stop() == 0
+    assert sorted(positive) == ["0", "1", "2"], f"positive lag seen only on {positive}"
+    assert drained, "lag gauge did not return to 0 once caught up"
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_alerts_of_two_instances_carry_their_own_identity(tmp_path):
+    """Issue 13.2: instance label, fingerprint (Kafka key), generatorURL and runbook_url per instance."""
+    topics = Topics()
+    alerts = """[alerts]
+window_ms = 5000
+window_slots = 5
+min_samples = 10
+resend_interval_ms = 2000"""
+    procs = [Processor(topics, tmp_path, instance=name, percentage=100, flag_store="kafka",
+                       extra_toml=alerts, commit_events=100).start() for name in ("ia", "ib")]
+    failing = make_batches(600, 300, seed=7, invalid_ratio=1.0, undecodable_ratio=0)
+    produce(topics.input, [(k, v.replace('"b-', '"fail-b-')) for k, v in failing])
+    by_instance: dict[str, list[dict]] = {}
+    deadline = time.time() + 30
+    while time.time() < deadline and len(by_instance) < 2:
+        by_instance = {}
+        for r in consume(topics.alerts):
+            value = json.loads(r["payload"])
+            by_instance.setdefault(value["labels"]["instance"], []).append({"key": r["key"], **value})
+        time.sleep(0.5)
+    assert sorted(by_instance) == sorted(p.instance_id for p in procs), by_instance.keys()
+    keys = {}
+    for proc in procs:
+        events = by_instance[proc.instance_id]
+        for e in events:
+            keys.setdefault((e["labels"]["alertname"], e["labels"]["severity"]), set()).add(e["key"])
+            # The generator URL and the runbook are this instance's own admin server.
+            assert e["generatorURL"] == f"http://127.0.0.1:{proc.port}/metrics", e
+            runbook, _, anchor = e["annotations"]["runbook_url"].partition("#")
+            assert runbook == f"http://127.0.0.1:{proc.port}/runbooks", e
+            assert anchor == e["labels"]["alertname"].lower()
+        with urllib.request.urlopen(events[0]["generatorURL"], timeout=5) as r:
+            assert "patchstream_batches_total" in r.read().decode()
+        with urllib.request.urlopen(events[0]["annotations"]["runbook_url"], timeout=5) as r:
+            assert r.headers["Content-Type"].startswith("text/html")
+            assert f'id="{events[0]["labels"]["alertname"].lower()}"' in r.read().decode()
+    shared = [name for name, ks in keys.items() if len(ks) < 2 and name[0] == "PatchstreamErrorRateHigh"]
+    assert not shared, f"both instances' alerts share a fingerprint: {shared}"
+    for proc in procs:
+        assert proc.stop() == 0
