@@ -19,6 +19,14 @@ class LatencyHistogram {
   void clear() noexcept;
 
   std::uint64_t count() const noexcept { return count_; }
+  // Raw buckets, for shipping a histogram to another process and merging it there.
+  std::uint32_t bucket(int index) const noexcept {
+    return buckets_[static_cast<std::size_t>(index)];
+  }
+  void add_to_bucket(int index, std::uint32_t n) noexcept {
+    buckets_[static_cast<std::size_t>(index)] += n;
+    count_ += n;
+  }
   // The q-quantile (0 < q <= 1) in seconds, interpolated inside its bucket; 0 when empty.
   double quantile(double q) const noexcept;
 

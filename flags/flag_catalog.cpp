@@ -175,6 +175,7 @@ ChangeOutcome FlagCatalog::change(const ChangeRequest& request) {
       if (fields.allow_users) after.allow_users = *fields.allow_users;
       if (fields.deny_users) after.deny_users = *fields.deny_users;
       if (fields.auto_rollback) after.auto_rollback = *fields.auto_rollback;
+      if (request.rollout) after.rollout = *request.rollout;
       action = rollback_only ? "rollback" : "update";
       break;
     case ChangeKind::rollback:

@@ -34,6 +34,8 @@ struct ChangeRequest {
   std::string name;
   FlagFields fields;
   std::string actor = "admin-api";
+  // The rollout controller's plan state (FlagDefinition::rollout); never taken from an API body.
+  std::optional<std::string> rollout;
 };
 
 enum class ChangeStatus {

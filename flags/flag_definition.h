@@ -18,6 +18,10 @@ struct FlagDefinition {
   std::vector<std::string> allow_users;  // sorted and unique once normalized
   std::vector<std::string> deny_users;   // sorted and unique once normalized
   bool auto_rollback = false;            // alerting may set percentage to 0 on a CRITICAL alert
+  // The flag's rollout plan and its state, a JSON object written only by the rollout controller
+  // (processor/rollout/); empty when no plan was ever started. Kept in the flag so that a plan
+  // transition and its percentage change are one revision-checked write.
+  std::string rollout;
   // Bookkeeping, set by the catalog on every change.
   std::uint64_t revision = 0;
   std::string updated_at;  // RFC 3339, UTC

@@ -117,7 +117,7 @@ std::optional<FieldError> read_bookkeeping_text(const json& object, std::string_
   return std::nullopt;
 }
 
-constexpr std::array<std::string_view, 2> kBookkeeping = {"updated_at", "updated_by"};
+constexpr std::array<std::string_view, 3> kBookkeeping = {"updated_at", "updated_by", "rollout"};
 
 }  // namespace
 
@@ -132,7 +132,8 @@ nlohmann::json to_json(const FlagDefinition& flag) {
               {"revision", flag.revision},
               {"updated_at", flag.updated_at},
               {"updated_by", flag.updated_by},
-              {"reason", flag.reason}};
+              {"reason", flag.reason},
+              {"rollout", flag.rollout.empty() ? json(nullptr) : json::parse(flag.rollout)}};
 }
 
 nlohmann::json to_json(const AuditRecord& record) {
@@ -163,6 +164,10 @@ std::variant<FlagDefinition, FieldError> definition_from_json(const nlohmann::js
   flag.reason = fields.reason.value_or("");
   if (auto error = read_bookkeeping_text(object, "updated_at", flag.updated_at)) return *error;
   if (auto error = read_bookkeeping_text(object, "updated_by", flag.updated_by)) return *error;
+  if (auto it = object.find("rollout"); it != object.end() && !it->is_null()) {
+    if (!it->is_object()) return FieldError{"rollout", "must be an object"};
+    flag.rollout = it->dump();
+  }
   normalize(flag);
   return flag;
 }

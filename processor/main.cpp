@@ -4,6 +4,7 @@
 #include "cli/apply_command.h"
 #include "cli/bucket_command.h"
 #include "cli/flags_command.h"
+#include "cli/rollout_command.h"
 #include "cli/mock_broker_command.h"
 #include "cli/produce_command.h"
 #include "cli/run_command.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   patchstream::add_apply_command(app);
   patchstream::add_bucket_command(app);
   patchstream::add_flags_command(app);
+  patchstream::add_rollout_command(app);
   patchstream::add_config_command(app);
   patchstream::add_produce_command(app);
   patchstream::add_mock_broker_command(app);

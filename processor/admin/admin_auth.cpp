@@ -1,6 +1,8 @@
 // Token loading and constant-time comparison.
 #include "admin/admin_auth.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -49,6 +51,41 @@ bool tokens_equal(std::string_view offered, std::string_view expected) noexcept 
   // volatile keeps the compiler from turning the loop into an early exit.
   volatile unsigned result = difference;
   return result == 0;
+}
+
+std::optional<HttpResponse> refuse_unauthorized(const HttpRequest& request,
+                                                const std::optional<std::string>& token) {
+  if (!token) {
+    return error_response(403, "changes_disabled",
+                          "no admin token is configured on this instance, so changes are refused");
+  }
+  // Two Authorization headers are ambiguous: a proxy in front may have checked the other one.
+  const auto authorizations =
+      std::count_if(request.headers.begin(), request.headers.end(),
+                    [](const auto& header) { return header.first == "authorization"; });
+  if (authorizations > 1) {
+    return error_response(400, "malformed_request", "more than one Authorization header");
+  }
+  const std::string_view authorization = request.header("authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  std::string scheme(authorization.substr(0, kScheme.size()));
+  for (char& c : scheme)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != kScheme) {
+    auto response = error_response(401, "missing_token",
+                                   "changes need the header 'Authorization: Bearer <token>'");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return response;
+  }
+  std::string_view offered = authorization.substr(kScheme.size());
+  while (!offered.empty() && offered.front() == ' ')
+    offered.remove_prefix(1);
+  while (!offered.empty() && offered.back() == ' ')
+    offered.remove_suffix(1);
+  if (!tokens_equal(offered, *token)) {
+    return error_response(403, "wrong_token", "the bearer token is not the admin token");
+  }
+  return std::nullopt;
 }
 
 }  // namespace patchstream::admin

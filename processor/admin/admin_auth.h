@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "admin/router.h"
+
 namespace patchstream::admin {
 
 struct AdminAuthConfig {
@@ -19,5 +21,10 @@ std::optional<std::string> load_admin_token(const AdminAuthConfig& config);
 
 // Compares in time that depends only on the length of `offered`, not on where they differ.
 bool tokens_equal(std::string_view offered, std::string_view expected) noexcept;
+
+// The answer to a change request without the right bearer token (400 for two Authorization
+// headers, 401 without one, 403 for a wrong one or when no token is configured); nullopt: allowed.
+std::optional<HttpResponse> refuse_unauthorized(const HttpRequest& request,
+                                                const std::optional<std::string>& token);
 
 }  // namespace patchstream::admin

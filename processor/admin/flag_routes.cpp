@@ -37,41 +37,6 @@ HttpResponse method_not_allowed(const HttpRequest& request, std::string allow) {
   return response;
 }
 
-std::optional<HttpResponse> refuse_unauthorized(const HttpRequest& request,
-                                                const FlagRoutesConfig& config) {
-  if (!config.token) {
-    return error_response(403, "changes_disabled",
-                          "no admin token is configured on this instance, so changes are refused");
-  }
-  // Two Authorization headers are ambiguous: a proxy in front may have checked the other one.
-  const auto authorizations =
-      std::count_if(request.headers.begin(), request.headers.end(),
-                    [](const auto& header) { return header.first == "authorization"; });
-  if (authorizations > 1) {
-    return error_response(400, "malformed_request", "more than one Authorization header");
-  }
-  const std::string_view authorization = request.header("authorization");
-  constexpr std::string_view kScheme = "bearer ";
-  std::string scheme(authorization.substr(0, kScheme.size()));
-  for (char& c : scheme)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != kScheme) {
-    auto response = error_response(401, "missing_token",
-                                   "changes need the header 'Authorization: Bearer <token>'");
-    response.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return response;
-  }
-  std::string_view offered = authorization.substr(kScheme.size());
-  while (!offered.empty() && offered.front() == ' ')
-    offered.remove_prefix(1);
-  while (!offered.empty() && offered.back() == ' ')
-    offered.remove_suffix(1);
-  if (!tokens_equal(offered, *config.token)) {
-    return error_response(403, "wrong_token", "the bearer token is not the admin token");
-  }
-  return std::nullopt;
-}
-
 // The body as a JSON object; an empty body is {} when `empty_allowed`.
 std::variant<FlagFields, HttpResponse> read_fields(const HttpRequest& request, bool empty_allowed) {
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -128,7 +93,7 @@ class FlagRoutes {
 
   // POST /admin/flags: the seed runbook's call, a partial change naming the flag in the body.
   HttpResponse change_named_in_body(const HttpRequest& request) const {
-    if (auto refusal = refuse_unauthorized(request, config_)) return *refusal;
+    if (auto refusal = refuse_unauthorized(request, config_.token)) return *refusal;
     auto fields = read_fields(request, false);
     if (auto* error = std::get_if<HttpResponse>(&fields)) return *error;
     auto& given = std::get<FlagFields>(fields);
@@ -150,7 +115,7 @@ class FlagRoutes {
     if (slash == std::string_view::npos) {
       if (request.method == "GET") return get(name);
       if (request.method == "PUT" || request.method == "POST") {
-        if (auto refusal = refuse_unauthorized(request, config_)) return *refusal;
+        if (auto refusal = refuse_unauthorized(request, config_.token)) return *refusal;
         auto fields = read_fields(request, false);
         if (auto* error = std::get_if<HttpResponse>(&fields)) return *error;
         const auto kind = request.method == "PUT" ? ChangeKind::replace : ChangeKind::update;
@@ -164,7 +129,7 @@ class FlagRoutes {
     }
     if (sub == "rollback") {
       if (request.method != "POST") return method_not_allowed(request, "POST");
-      if (auto refusal = refuse_unauthorized(request, config_)) return *refusal;
+      if (auto refusal = refuse_unauthorized(request, config_.token)) return *refusal;
       auto fields = read_fields(request, true);
       if (auto* error = std::get_if<HttpResponse>(&fields)) return *error;
       auto& given = std::get<FlagFields>(fields);
@@ -203,7 +168,7 @@ class FlagRoutes {
 
   HttpResponse change(const HttpRequest& request, ChangeKind kind, std::string name,
                       FlagFields fields) const {
-    ChangeRequest change{kind, std::move(name), std::move(fields), actor_of(request, config_)};
+    ChangeRequest change{kind, std::move(name), std::move(fields), actor_of(request, config_), {}};
     return answer(catalog_.change(change), kind == ChangeKind::replace);
   }
 

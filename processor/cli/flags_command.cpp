@@ -16,19 +16,12 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/admin_client.h"
+#include "cli/admin_session.h"
 
 namespace patchstream {
 namespace {
 
 using nlohmann::json;
-
-struct ConnectionOptions {
-  std::string address = "127.0.0.1:9000";
-  std::string token;
-  std::string token_file;
-  std::string actor;
-  bool json = false;
-};
 
 struct SetOptions {
   std::string name;
@@ -43,16 +36,10 @@ struct SetOptions {
   std::size_t limit = 0;
 };
 
-// Thrown after the message is printed; main's CLI::ParseError handler turns it into the exit code.
-[[noreturn]] void fail() {
-  throw CLI::RuntimeError(1);
-}
-
-class FlagsCli {
+class FlagsCli : public AdminSession {
  public:
-  FlagsCli(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
+  using AdminSession::AdminSession;
 
-  ConnectionOptions connection;
   SetOptions set;
 
   void list() {
@@ -130,17 +117,7 @@ class FlagsCli {
   }
 
  private:
-  static std::string text(const json& value) {
-    if (value.is_string()) return value.get<std::string>();
-    if (value.is_array()) {
-      std::string joined;
-      for (const auto& item : value)
-        joined += (joined.empty() ? "" : ",") + text(item);
-      return joined.empty() ? "-" : joined;
-    }
-    if (value.is_null()) return "-";
-    return value.dump();
-  }
+
 
   static std::string describe_change(const json& before, const json& after) {
     if (before.is_null()) {
@@ -186,68 +163,7 @@ class FlagsCli {
     }
   }
 
-  void print_json(const std::string& body) { out_ << json::parse(body).dump(2) << "\n"; }
-
-  admin::AdminReply request(const std::string& method, const std::string& target,
-                            const std::string& body) {
-    const auto endpoint = admin::parse_admin_address(connection.address);
-    if (!endpoint) {
-      err_ << "error: bad admin address '" << connection.address << "' (want HOST:PORT)\n";
-      fail();
-    }
-    std::string token = connection.token;
-    if (!connection.token_file.empty()) {
-      std::ifstream in(connection.token_file);
-      if (!(in >> token)) {
-        err_ << "error: cannot read a token from " << connection.token_file << "\n";
-        fail();
-      }
-    }
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (!connection.actor.empty()) headers.emplace_back("X-Patchstream-Actor", connection.actor);
-    try {
-      return admin::AdminClient(*endpoint, token).request(method, target, body, headers);
-    } catch (const std::system_error& e) {
-      err_ << "error: cannot reach the admin API: " << e.what() << "\n";
-      fail();
-    }
-  }
-
-  // A request whose answer must be a success; anything else is reported and ends the command.
-  admin::AdminReply call(const std::string& method, const std::string& target,
-                         const std::string& body = {}) {
-    auto reply = request(method, target, body);
-    if (reply.status >= 300) report(reply);
-    return reply;
-  }
-
-  [[noreturn]] void report(const admin::AdminReply& reply) {
-    const json error = json::parse(reply.body, nullptr, false);
-    err_ << "error: HTTP " << reply.status;
-    if (error.is_object() && error.contains("error")) {
-      err_ << " " << text(error["error"]) << ": " << text(error.value("detail", json("")));
-    } else {
-      err_ << ": " << reply.body;
-    }
-    err_ << "\n";
-    fail();
-  }
-
-  std::ostream& out_;
-  std::ostream& err_;
 };
-
-void add_connection_options(CLI::App* command, ConnectionOptions& options) {
-  command->add_option("--addr", options.address, "admin API address HOST:PORT")
-      ->envname("PATCHSTREAM_ADMIN_ADDR")
-      ->capture_default_str();
-  command->add_option("--token", options.token, "admin bearer token")
-      ->envname("PATCHSTREAM_ADMIN_TOKEN");
-  command->add_option("--token-file", options.token_file, "read the admin token from this file");
-  command->add_option("--actor", options.actor,
-                      "who to record as the author of a change (default: admin-api)");
-  command->add_flag("--json", options.json, "print the API's JSON instead of a table");
-}
 
 // A non-JSON answer from something that is not the admin API ends the command with a message.
 std::function<void()> guarded(std::shared_ptr<FlagsCli> cli, std::ostream& err,

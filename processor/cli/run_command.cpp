@@ -27,6 +27,8 @@
 #include "logging/logger.h"
 #include "metrics/metrics_route.h"
 #include "metrics/processor_metrics.h"
+#include "rollout/rollout_controller.h"
+#include "rollout/rollout_routes.h"
 #include "stream/event_router.h"
 #include "stream/health.h"
 #include "stream/stream_processor.h"
@@ -144,6 +146,23 @@ int run(const RunOptions& options) {
   if (!flag_routes.token)
     log.warn("no admin token configured: flag changes through the API are refused");
   admin::add_flag_routes(router, catalog, flag_routes);
+  // Plans, auto-rollbacks and their flag writes run on the controller's worker, never on the
+  // Kafka loop.
+  rollout::RolloutController controller(
+      {.instance_id = config.instance_id,
+       .kafka = config.kafka,
+       .evidence_topic = config.topics.rollout_evidence},
+      catalog, log,
+      {.rollback_failed = [&metrics] { metrics.auto_rollback_failed(); },
+       .status_changed =
+           [&metrics](const std::string& flag, const rollout::RolloutStatus& status) {
+             metrics.set_rollout(flag, rollout::state_name(status.state), status.wave + 1);
+           }});
+  controller.start();
+  rollout::add_rollout_routes(router, controller,
+                              {.token = flag_routes.token,
+                               .actor_header = flag_routes.actor_header,
+                               .default_actor = flag_routes.default_actor});
   admin::AdminServer server(config.admin, router);
   server.start();
   log.info("admin server listening", {{"address", config.admin.address}, {"port", server.port()}});
@@ -188,13 +207,19 @@ int run(const RunOptions& options) {
                         config.processing.shutdown_timeout,
                         {config.topics.results, config.topics.legacy, config.topics.dead_letter,
                          config.topics.metrics, config.topics.alerts}};
-  Telemetry telemetry({.instance_id = config.instance_id,
-                       .flag = config.processing.flag,
-                       .metrics_topic = config.topics.metrics,
-                       .alerts_topic = config.topics.alerts,
-                       .metrics_interval = config.metrics_interval,
-                       .alerts = alert_identity(config, admin_url)},
-                      metrics, catalog, registry, log);
+  Telemetry telemetry(
+      {.instance_id = config.instance_id,
+       .flag = config.processing.flag,
+       .metrics_topic = config.topics.metrics,
+       .alerts_topic = config.topics.alerts,
+       .metrics_interval = config.metrics_interval,
+       .alerts = alert_identity(config, admin_url),
+       .evidence_topic = config.topics.rollout_evidence},
+      metrics, registry,
+      [&controller](std::string flag, std::string reason) {
+        controller.request_rollback(std::move(flag), std::move(reason));
+      },
+      log);
   StreamObserver observer;
   observer.on_output = [&telemetry](const OutputRecord& out) { telemetry.on_output(out); };
   observer.on_abort = [&metrics] { metrics.transaction_aborted(); };

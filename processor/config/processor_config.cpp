@@ -88,6 +88,7 @@ std::map<std::string, Setter> setters() {
   topic("alerts", &TopicNames::alerts);
   topic("flags", &TopicNames::flags);
   topic("flag_audit", &TopicNames::flag_audit);
+  topic("rollout_evidence", &TopicNames::rollout_evidence);
 
   s["processing.group_id"] = [](auto& c, auto& k, auto& v) {
     c.processing.group_id = non_empty(k, v);
@@ -377,7 +378,8 @@ std::string describe_config(const ProcessorConfig& c) {
                                  {"metrics", c.topics.metrics},
                                  {"alerts", c.topics.alerts},
                                  {"flags", c.topics.flags},
-                                 {"flag_audit", c.topics.flag_audit}});
+                                 {"flag_audit", c.topics.flag_audit},
+                                 {"rollout_evidence", c.topics.rollout_evidence}});
   t.insert(
       "processing",
       toml::table{

@@ -31,6 +31,7 @@ struct TopicNames {
   std::string alerts = "patchstream-alerts";
   std::string flags = "patchstream-flags";            // compacted, key = flag name
   std::string flag_audit = "patchstream-flag-audit";  // append-only
+  std::string rollout_evidence = "patchstream-rollout-evidence";  // compacted, key = flag/instance
 };
 
 struct ProcessingConfig {

@@ -115,6 +115,16 @@ ProcessorMetrics::ProcessorMetrics(std::shared_ptr<prometheus::Registry> registr
                        .Help("Rollout flag changes this instance has applied.")
                        .Register(*registry_)
                        .Add({});
+  rollout_wave_ = &prometheus::BuildGauge()
+                       .Name("patchstream_rollout_wave")
+                       .Help("Current wave (1-based) of each flag's rollout plan.")
+                       .Register(*registry_);
+  rollout_state_ = &prometheus::BuildGauge()
+                        .Name("patchstream_rollout_state")
+                        .Help(
+                            "1 for the rollout plan's current state (running, paused, "
+                            "completed, aborted), 0 for the others.")
+                        .Register(*registry_);
   auto_rollback_failures_ =
       &prometheus::BuildCounter()
            .Name("patchstream_auto_rollback_failures_total")
@@ -248,6 +258,15 @@ void ProcessorMetrics::set_flag_percentage(std::string_view flag, int percentage
 
 void ProcessorMetrics::flag_changed() noexcept {
   flag_changes_->Increment();
+}
+
+void ProcessorMetrics::set_rollout(std::string_view flag, std::string_view state,
+                                   std::size_t wave) {
+  const std::string name(flag);
+  rollout_wave_->Add({{"flag", name}}).Set(static_cast<double>(wave));
+  for (const char* s : {"running", "paused", "completed", "aborted"}) {
+    rollout_state_->Add({{"flag", name}, {"state", s}}).Set(state == s ? 1 : 0);
+  }
 }
 
 void ProcessorMetrics::auto_rollback_failed() noexcept {

@@ -69,6 +69,9 @@ class ProcessorMetrics {
   void clear_lag(std::int32_t partition);  // on revocation: the partition is no longer ours
   void set_flag_percentage(std::string_view flag, int percentage);
   void flag_changed() noexcept;
+  // A rollout plan's state and wave (1-based) after a transition this instance wrote; one thread
+  // (the rollout controller's) calls it.
+  void set_rollout(std::string_view flag, std::string_view state, std::size_t wave);
   // An auto-rollback write the flag store refused or failed (it is retried).
   void auto_rollback_failed() noexcept;
   void transaction_aborted() noexcept;
@@ -103,6 +106,8 @@ class ProcessorMetrics {
   std::array<prometheus::Histogram*, alerting::kRouteCount> batch_size_{};
   prometheus::Family<prometheus::Gauge>* flag_percentage_ = nullptr;
   prometheus::Family<prometheus::Gauge>* lag_family_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* rollout_wave_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* rollout_state_ = nullptr;
   std::vector<prometheus::Gauge*> lag_;  // by partition, null until first set
   prometheus::Gauge* in_flight_ = nullptr;
   prometheus::Gauge* transaction_age_ = nullptr;

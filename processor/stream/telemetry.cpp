@@ -23,17 +23,20 @@ using alerting::BatchStatus;
 using alerting::Route;
 
 Telemetry::Telemetry(TelemetrySettings settings, metrics::ProcessorMetrics& metrics,
-                     flags::FlagCatalog& catalog, const flags::FlagRegistry& registry, Logger& log)
+                     const flags::FlagRegistry& registry, RollbackRequest rollback, Logger& log)
     : settings_(std::move(settings)),
       metrics_(metrics),
-      catalog_(catalog),
       flags_(registry),
+      rollback_(std::move(rollback)),
       log_(log),
       engine_(settings_.alerts),
       metric_events_(settings_.instance_id, std::chrono::system_clock::now()),
       last_evaluate_(std::chrono::steady_clock::now()),
       last_metric_event_(last_evaluate_),
-      source_("/patchstream/" + settings_.instance_id) {}
+      source_("/patchstream/" + settings_.instance_id) {
+  evidence_.instance = settings_.instance_id;
+  evidence_.flag = settings_.flag;
+}
 
 void Telemetry::on_output(const OutputRecord& out) {
   const auto now = std::chrono::system_clock::now();
@@ -46,6 +49,7 @@ void Telemetry::on_output(const OutputRecord& out) {
     }
     engine_.observe_dead_letter(now);
     metric_events_.record_dead_letter();
+    ++evidence_.evidence.dead_letters;
     return;
   }
   if (out.outcome == Outcome::legacy) {
@@ -71,6 +75,13 @@ void Telemetry::on_output(const OutputRecord& out) {
   metrics_.record_violations(r.violations);
   engine_.observe(Route::pipeline, status, latency, now);
   if (r.internal_guard_failed) engine_.observe_violation(now);
+  rollout::Evidence& e = evidence_.evidence;
+  ++e.batches;
+  ++(status == BatchStatus::applied  ? e.applied
+     : status == BatchStatus::failed ? e.failed
+                                     : e.rejected);
+  if (r.internal_guard_failed) ++e.guard_failures;
+  e.latency.record(latency);
   metric_events_.record(Route::pipeline, status, static_cast<std::uint32_t>(out.patches), latency);
 }
 
@@ -86,16 +97,24 @@ void Telemetry::emit_event(const Emit& emit, std::string_view topic, std::string
 }
 
 void Telemetry::percentage_changed(int percentage) {
-  if (evidence_percentage_ >= 0) {
+  if (evidence_percentage_ >= 0)
     engine_.restart_pipeline_evidence(std::chrono::system_clock::now());
-    // A rollback decided on the old evidence is not retried over a newer operator decision.
-    if (pending_rollback_) {
-      log_.warn("auto-rollback: pending retry dropped, the percentage changed",
-                {{"flag", settings_.flag}, {"percentage", percentage}});
-      pending_rollback_.reset();
-    }
-  }
   evidence_percentage_ = percentage;
+  // The rollout's evidence starts again too, counted from the revision this instance routes by.
+  const auto* flag = flags_.current().find(settings_.flag);
+  evidence_.percentage = percentage;
+  evidence_.since_revision = flag ? flag->revision : 0;
+  evidence_.evidence = {};
+}
+
+void Telemetry::publish_evidence(const Emit& emit) {
+  if (settings_.evidence_topic.empty() || evidence_percentage_ < 0) return;
+  evidence_.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  const std::string key = rollout::evidence_key(evidence_.flag, evidence_.instance);
+  emit_event(emit, settings_.evidence_topic, "patchstream.rollout-evidence.v1", key,
+             rollout::evidence_json(evidence_), {});
 }
 
 void Telemetry::publish_lag(std::span<const PartitionLag> lag) {
@@ -116,36 +135,16 @@ void Telemetry::publish_lag(std::span<const PartitionLag> lag) {
 }
 
 void Telemetry::auto_rollback(const alerting::RollbackEvidence& evidence) {
-  pending_rollback_ = "auto-rollback: " + std::string(evidence.alertname) + ": " +
-                      evidence.summary + " on " + std::to_string(evidence.samples) +
-                      " pipeline samples since the last percentage change (instance " +
-                      settings_.instance_id + ")";
-  retry_rollback();
-}
-
-void Telemetry::retry_rollback() {
-  if (!pending_rollback_) return;
-  const auto flag = catalog_.get(settings_.flag);
-  if (!flag || !flag->auto_rollback || flag->percentage == 0) {
-    pending_rollback_.reset();  // nothing to roll back (any more)
-    return;
-  }
-  const auto outcome = catalog_.rollback(settings_.flag, *pending_rollback_, "auto-rollback");
-  if (outcome.status == flags::ChangeStatus::applied) {
-    log_.warn("auto-rollback: flag set to 0%",
-              {{"flag", settings_.flag},
-               {"previous_percentage", static_cast<int>(flag->percentage)},
-               {"reason", *pending_rollback_}});
-    pending_rollback_.reset();
-    percentage_changed(0);
-    return;
-  }
-  metrics_.auto_rollback_failed();
-  log_.error("auto-rollback failed: the flag is not at 0% yet; retrying in a second",
-             {{"flag", settings_.flag},
-              {"error", outcome.error},
-              {"detail", outcome.detail},
-              {"reason", *pending_rollback_}});
+  const auto* flag = flags_.current().find(settings_.flag);
+  if (flag == nullptr || !flag->auto_rollback || flag->percentage == 0) return;
+  std::string reason = "auto-rollback: " + std::string(evidence.alertname) + ": " +
+                       evidence.summary + " on " + std::to_string(evidence.samples) +
+                       " pipeline samples since the last percentage change (instance " +
+                       settings_.instance_id + ")";
+  log_.warn("auto-rollback requested", {{"flag", settings_.flag},
+                                        {"previous_percentage", static_cast<int>(flag->percentage)},
+                                        {"reason", reason}});
+  rollback_(settings_.flag, std::move(reason));
 }
 
 void Telemetry::on_tick(const Emit& emit, std::span<const PartitionLag> lag, std::size_t in_flight,
@@ -180,8 +179,8 @@ void Telemetry::on_tick(const Emit& emit, std::span<const PartitionLag> lag, std
       log_.warn("alert", {{"alertname", event.alertname},
                           {"status", alerting::alert_status_name(event.status)}});
     }
-    retry_rollback();
     if (const auto due = engine_.rollback_due()) auto_rollback(*due);
+    publish_evidence(emit);
   }
   if (steady - last_metric_event_ >= settings_.metrics_interval) {
     last_metric_event_ = steady;

@@ -14,10 +14,11 @@
 
 #include "alerting/alert_engine.h"
 #include "alerting/metric_event.h"
-#include "flags/flag_catalog.h"
+#include "flags/flag_registry.h"
 #include "kafka/records.h"
 #include "logging/logger.h"
 #include "metrics/processor_metrics.h"
+#include "rollout/evidence.h"
 #include "stream/emit.h"
 #include "stream/event_router.h"
 #include "stream/stream_processor.h"
@@ -29,14 +30,18 @@ struct TelemetrySettings {
   std::string flag;
   std::string metrics_topic, alerts_topic;
   std::chrono::milliseconds metrics_interval{10'000};
-  std::chrono::milliseconds evaluate_every{1'000};  // alert evaluation and rollback retries
+  std::chrono::milliseconds evaluate_every{1'000};  // alert evaluation, evidence records
   alerting::AlertConfig alerts;
+  std::string evidence_topic;  // the rollout controller's evidence; empty: not published
 };
+
+// Sets the flag to 0 % (and aborts its plan) off the loop thread; must not block.
+using RollbackRequest = std::function<void(std::string flag, std::string reason)>;
 
 class Telemetry {
  public:
   Telemetry(TelemetrySettings settings, metrics::ProcessorMetrics& metrics,
-            flags::FlagCatalog& catalog, const flags::FlagRegistry& registry, Logger& log);
+            const flags::FlagRegistry& registry, RollbackRequest rollback, Logger& log);
 
   // Per routed event (loop thread): counters, histograms, alert windows. No allocation.
   void on_output(const OutputRecord& out);
@@ -50,14 +55,13 @@ class Telemetry {
   // The rollout percentage this instance routes by changed: pipeline evidence starts again.
   void percentage_changed(int percentage);
   void publish_lag(std::span<const PartitionLag> lag);
-  // Sets the flag to 0 % on `evidence`; a failed write stays pending and is retried each second.
   void auto_rollback(const alerting::RollbackEvidence& evidence);
-  void retry_rollback();
+  void publish_evidence(const Emit& emit);
 
   TelemetrySettings settings_;
   metrics::ProcessorMetrics& metrics_;
-  flags::FlagCatalog& catalog_;
   flags::FlagReader flags_;
+  RollbackRequest rollback_;
   Logger& log_;
   alerting::AlertEngine engine_;
   alerting::MetricEventBuilder metric_events_;
@@ -66,8 +70,8 @@ class Telemetry {
   int last_percentage_ = -1;             // the flag's effective percentage (0 when disabled)
   int evidence_percentage_ = -1;         // the percentage the pipeline evidence was gathered at
   std::uint64_t evidence_revision_ = 0;  // the flag revision last seen by a tick
-  std::optional<std::string> pending_rollback_;  // its reason, while the write has not succeeded
-  std::vector<std::int32_t> lag_partitions_;     // partitions with a lag gauge
+  rollout::EvidenceRecord evidence_;     // this instance's pipeline samples since the change
+  std::vector<std::int32_t> lag_partitions_;  // partitions with a lag gauge
   std::uint64_t sequence_ = 0;
   std::string source_;
 };
