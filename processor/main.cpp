@@ -4,9 +4,9 @@
 #include "cli/apply_command.h"
 #include "cli/bucket_command.h"
 #include "cli/flags_command.h"
-#include "cli/rollout_command.h"
 #include "cli/mock_broker_command.h"
 #include "cli/produce_command.h"
+#include "cli/rollout_command.h"
 #include "cli/run_command.h"
 
 int main(int argc, char** argv) {

@@ -28,7 +28,9 @@ void add_connection_options(CLI::App* command, ConnectionOptions& options) {
   command->add_flag("--json", options.json, "print the API's JSON instead of a table");
 }
 
-void AdminSession::print_json(const std::string& body) { out_ << json::parse(body).dump(2) << "\n"; }
+void AdminSession::print_json(const std::string& body) {
+  out_ << json::parse(body).dump(2) << "\n";
+}
 
 admin::AdminReply AdminSession::request(const std::string& method, const std::string& target,
                                         const std::string& body) {

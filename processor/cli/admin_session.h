@@ -20,7 +20,8 @@ struct ConnectionOptions {
   bool json = false;
 };
 
-// --addr (PATCHSTREAM_ADMIN_ADDR), --token (PATCHSTREAM_ADMIN_TOKEN), --token-file, --actor, --json.
+// --addr (PATCHSTREAM_ADMIN_ADDR), --token (PATCHSTREAM_ADMIN_TOKEN), --token-file, --actor,
+// --json.
 void add_connection_options(CLI::App* command, ConnectionOptions& options);
 
 // Thrown after the message is printed; main's CLI::ParseError handler turns it into the exit code.

@@ -117,8 +117,6 @@ class FlagsCli : public AdminSession {
   }
 
  private:
-
-
   static std::string describe_change(const json& before, const json& after) {
     if (before.is_null()) {
       return "created: enabled " + text(after["enabled"]) + ", " + text(after["percentage"]) + "%";
@@ -162,7 +160,6 @@ class FlagsCli : public AdminSession {
       out_ << line << "\n";
     }
   }
-
 };
 
 // A non-JSON answer from something that is not the admin API ends the command with a message.

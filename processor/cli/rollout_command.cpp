@@ -56,8 +56,8 @@ class RolloutCli : public AdminSession {
     }
     if (s.contains("live")) {
       out_ << "  evidence: " << s["live"]["samples"] << " of " << s["live"]["min_samples"]
-           << " samples from " << s["live"]["instances"] << " instance(s); next: "
-           << text(s["live"]["next"]) << "\n";
+           << " samples from " << s["live"]["instances"]
+           << " instance(s); next: " << text(s["live"]["next"]) << "\n";
     }
   }
 };
@@ -97,8 +97,8 @@ void add_rollout_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   status->callback(guarded(cli, err, [](RolloutCli& c) { c.status(); }));
 
   for (const char* name : {"pause", "resume", "promote", "abort", "retry"}) {
-    auto* control = rollout->add_subcommand(
-        name, std::string(name) + " the flag's plan; needs the token");
+    auto* control =
+        rollout->add_subcommand(name, std::string(name) + " the flag's plan; needs the token");
     add_connection_options(control, cli->connection);
     control->add_option("FLAG", cli->flag, "flag name")->required();
     control->callback(guarded(cli, err, [name](RolloutCli& c) { c.control(name); }));

@@ -1,4 +1,5 @@
-// `patchstream rollout start|status|pause|resume|promote|abort|retry`: rollout plans via the admin API.
+// `patchstream rollout start|status|pause|resume|promote|abort|retry`: rollout plans via the admin
+// API.
 #pragma once
 
 #include <iosfwd>

@@ -34,7 +34,8 @@ Plan plan() {
 Evidence healthy(std::uint64_t n, double latency = 0.002) {
   Evidence e;
   e.batches = e.applied = n;
-  for (std::uint64_t i = 0; i < n; ++i) e.latency.record(latency);
+  for (std::uint64_t i = 0; i < n; ++i)
+    e.latency.record(latency);
   return e;
 }
 
@@ -130,8 +131,7 @@ TEST(Decision, ControlsApplyOnlyWhereTheyMakeSense) {
   const auto paused = apply_control(s, Control::pause, 1, "op");
   ASSERT_TRUE(paused);
   EXPECT_FALSE(apply_control(paused->status, Control::pause, 2, "op"));
-  EXPECT_EQ(decide(paused->status, healthy(1000), 100'000).action, Action::hold)
-      << "pause freezes";
+  EXPECT_EQ(decide(paused->status, healthy(1000), 100'000).action, Action::hold) << "pause freezes";
   const auto promoted = apply_control(paused->status, Control::promote, 2, "op");
   ASSERT_TRUE(promoted);
   EXPECT_EQ(promoted->percentage, 50);
@@ -184,7 +184,8 @@ class ControllerTest : public ::testing::Test {
   std::size_t transitions() {
     std::size_t n = 0;
     const auto history = catalog_.history("f");
-    for (const auto& r : *history) n += r.by == kControllerActor;
+    for (const auto& r : *history)
+      n += r.by == kControllerActor;
     return n;
   }
 
