@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 #include <charconv>
+#include <concepts>
 #include <functional>
 #include <span>
 #include <sstream>
@@ -41,35 +42,31 @@ std::string toml_text(const toml::table& table) {
   return out.str();
 }
 
+// The shortest text that reads back as the same double (std::to_string keeps 6 decimals; toml++
+// built without floating-point charconv prints 17 digits).
+std::string shortest(double v) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, end);
+}
+
 std::string toml_text(const Value& value) {
-  if (const double* d = std::get_if<double>(&value)) {
-    // The shortest text that reads back as the same double (toml++ built without floating-point
-    // charconv prints 17 digits).
-    char buf[64];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *d);
-    std::string text(buf, end);
-    if (text.find_first_of(".e") == std::string::npos) text += ".0";
-    return text;
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    std::ostringstream out;
+    out << toml::toml_formatter(toml::value<std::string>(*s), kTomlFormat);
+    return out.str();
   }
-  std::ostringstream out;
-  std::visit(
-      [&](const auto& v) {
-        out << toml::toml_formatter(toml::value<std::decay_t<decltype(v)>>(v), kTomlFormat);
-      },
-      value);
-  return out.str();
+  if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
+  std::string text = shortest(std::get<double>(value));
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";  // 600 would read as integer
+  return text;
 }
 
 std::string scalar_text(const toml::node& node, const std::string& key) {
   if (auto s = node.value<std::string>()) return *s;
   if (auto b = node.as_boolean()) return b->get() ? "true" : "false";
   if (auto i = node.as_integer()) return std::to_string(i->get());
-  if (auto f = node.as_floating_point()) {
-    // The shortest text that reads back as the same double (std::to_string keeps 6 decimals).
-    char buf[64];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f->get());
-    return std::string(buf, end);
-  }
+  if (auto f = node.as_floating_point()) return shortest(f->get());
   throw ConfigError(key + ": expected a string, number or boolean");
 }
 
@@ -88,8 +85,11 @@ void flatten(const toml::table& table, const std::string& prefix, Settings& out)
   }
 }
 
-std::string range(auto min, auto max) {
+std::string range(std::integral auto min, std::integral auto max) {
   return std::to_string(min) + ".." + std::to_string(max);
+}
+std::string range(double min, double max) {
+  return shortest(min) + ".." + shortest(max);
 }
 
 template <typename Int>
@@ -159,9 +159,7 @@ KeyDescriptor milliseconds(std::string key, Get get, std::int64_t min, std::int6
 // The file says `written`, the config holds `written / unit` (latency: ms in, seconds held).
 template <typename Get>
 KeyDescriptor number(std::string key, Get get, double max, double unit, std::string doc) {
-  char buf[32];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, max);
-  return {std::move(key), "number 0.." + std::string(buf, end), std::move(doc),
+  return {std::move(key), "number " + range(0.0, max), std::move(doc),
           [get, max, unit](ProcessorConfig& c, const std::string& k, const std::string& v) {
             get(c) = parse_double(k, v, 0, max) / unit;
           },
