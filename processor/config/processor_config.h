@@ -67,9 +67,7 @@ struct ProcessorConfig {
   FlagsConfig flags;
   LogLevel log_level = LogLevel::info;
   std::chrono::milliseconds metrics_interval{10'000};
-  // Instance and generator URL are filled from the above; an empty runbook base URL means the
-  // runbooks this instance serves at /runbooks.
-  alerting::AlertConfig alerts{.runbook_base_url = {}};
+  alerting::AlertConfig alerts;  // instance and generator URL are filled from the above
 
   bool operator==(const ProcessorConfig&) const = default;
 };
