@@ -22,6 +22,8 @@ template <typename T>
 struct Levels {
   T warning;
   T critical;
+
+  bool operator==(const Levels&) const = default;
 };
 
 // Defaults are SPEC §4's thresholds; windows and hold times are this project's choice
@@ -55,6 +57,8 @@ struct AlertConfig {
   Duration stall_after{std::chrono::minutes(2)};  // critical: lag > 0 and no progress this long
 
   Duration dead_letter_sustained_for{std::chrono::minutes(10)};  // critical: any, this long
+
+  bool operator==(const AlertConfig&) const = default;
 };
 
 enum class AlertKind : std::uint8_t {

@@ -13,6 +13,8 @@ namespace patchstream::admin {
 struct AdminAuthConfig {
   std::filesystem::path token_file;  // used when set; surrounding whitespace trimmed
   std::string token_env = "PATCHSTREAM_ADMIN_TOKEN";  // used when no file is set
+
+  bool operator==(const AdminAuthConfig&) const = default;
 };
 
 // The configured token, or nullopt when none is (changes are then refused with 403). Throws

@@ -20,6 +20,8 @@ struct AdminServerConfig {
   std::chrono::milliseconds read_timeout{10'000};  // for a whole request, and between requests
   std::chrono::milliseconds write_timeout{10'000};
   std::size_t max_connections = 64;  // further connections get 503 and are closed at once
+
+  bool operator==(const AdminServerConfig&) const = default;
 };
 
 class AdminServer {

@@ -1,12 +1,17 @@
-// Configuration: TOML (toml++) flattened to dotted keys, environment overrides, one setter per key.
+// Configuration: one table of key descriptors reads the TOML file (toml++) and the environment
+// overrides, prints `patchstream config` and lists the keys for the docs' check.
 #include "processor_config.h"
 
 #include <unistd.h>
 
 #include <toml++/toml.h>
 #include <charconv>
+#include <concepts>
 #include <functional>
+#include <span>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 extern char** environ;
 
@@ -15,11 +20,53 @@ namespace {
 
 using Settings = std::map<std::string, std::string>;
 
+// A value as describe_config prints it: it keeps its TOML type.
+using Value = std::variant<std::string, std::int64_t, double>;
+
+// One key of the file: how it reads (from the file or the environment, both as text) and how it
+// prints. The table of these is the only list of keys.
+struct KeyDescriptor {
+  std::string key;  // "section.name", or "name" at the top level
+  std::string type;
+  std::string doc;
+  std::function<void(ProcessorConfig&, const std::string& key, const std::string& text)> parse;
+  std::function<Value(const ProcessorConfig&)> print;
+};
+
+// Strings always in double quotes, as the docs write them.
+constexpr auto kTomlFormat = toml::format_flags::indentation;
+
+std::string toml_text(const toml::table& table) {
+  std::ostringstream out;
+  out << toml::toml_formatter(table, kTomlFormat);
+  return out.str();
+}
+
+// The shortest text that reads back as the same double (std::to_string keeps 6 decimals; toml++
+// built without floating-point charconv prints 17 digits).
+std::string shortest(double v) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, end);
+}
+
+std::string toml_text(const Value& value) {
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    std::ostringstream out;
+    out << toml::toml_formatter(toml::value<std::string>(*s), kTomlFormat);
+    return out.str();
+  }
+  if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
+  std::string text = shortest(std::get<double>(value));
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";  // 600 would read as integer
+  return text;
+}
+
 std::string scalar_text(const toml::node& node, const std::string& key) {
   if (auto s = node.value<std::string>()) return *s;
   if (auto b = node.as_boolean()) return b->get() ? "true" : "false";
   if (auto i = node.as_integer()) return std::to_string(i->get());
-  if (auto f = node.as_floating_point()) return std::to_string(f->get());
+  if (auto f = node.as_floating_point()) return shortest(f->get());
   throw ConfigError(key + ": expected a string, number or boolean");
 }
 
@@ -38,23 +85,28 @@ void flatten(const toml::table& table, const std::string& prefix, Settings& out)
   }
 }
 
+std::string range(std::integral auto min, std::integral auto max) {
+  return std::to_string(min) + ".." + std::to_string(max);
+}
+std::string range(double min, double max) {
+  return shortest(min) + ".." + shortest(max);
+}
+
 template <typename Int>
 Int parse_int(const std::string& key, const std::string& text, Int min, Int max) {
   Int v{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
-    throw ConfigError(key + ": expected an integer in " + std::to_string(min) + ".." +
-                      std::to_string(max) + ", got '" + text + "'");
+    throw ConfigError(key + ": expected an integer in " + range(min, max) + ", got '" + text + "'");
   }
   return v;
 }
 
 double parse_double(const std::string& key, const std::string& text, double min, double max) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !(v >= min && v <= max)) {
-    throw ConfigError(key + ": expected a number in " + std::to_string(min) + ".." +
-                      std::to_string(max) + ", got '" + text + "'");
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !(v >= min && v <= max)) {
+    throw ConfigError(key + ": expected a number in " + range(min, max) + ", got '" + text + "'");
   }
   return v;
 }
@@ -65,151 +117,274 @@ bool parse_bool(const std::string& key, const std::string& text) {
   throw ConfigError(key + ": expected true or false, got '" + text + "'");
 }
 
-std::string non_empty(const std::string& key, const std::string& text) {
-  if (text.empty()) throw ConfigError(key + ": must not be empty");
-  return text;
+// The typed helpers below take the field as an accessor, `field(&ProcessorConfig::limits,
+// &Limits::max_patches)`, that works on a const and a mutable config alike.
+template <typename F>
+auto field(F ProcessorConfig::*member) {
+  return [member](auto& c) -> auto& {
+    return c.*member;
+  };
+}
+template <typename S, typename F>
+auto field(S ProcessorConfig::*section, F S::*member) {
+  return [ section, member ](auto& c) -> auto& {
+    return (c.*section).*member;
+  };
+}
+template <typename Get>
+using FieldOf = std::remove_cvref_t<std::invoke_result_t<Get, ProcessorConfig&>>;
+
+template <typename Get>
+KeyDescriptor integer(std::string key, Get get, std::int64_t min, std::int64_t max,
+                      std::string doc) {
+  return {std::move(key), "integer " + range(min, max), std::move(doc),
+          [get, min, max](ProcessorConfig& c, const std::string& k, const std::string& v) {
+            get(c) = static_cast<FieldOf<Get>>(parse_int<std::int64_t>(k, v, min, max));
+          },
+          [get](const ProcessorConfig& c) -> Value { return static_cast<std::int64_t>(get(c)); }};
 }
 
-using Setter = std::function<void(ProcessorConfig&, const std::string& key, const std::string&)>;
+template <typename Get>
+KeyDescriptor milliseconds(std::string key, Get get, std::int64_t min, std::int64_t max,
+                           std::string doc) {
+  return {std::move(key), "milliseconds " + range(min, max), std::move(doc),
+          [get, min, max](ProcessorConfig& c, const std::string& k, const std::string& v) {
+            get(c) = std::chrono::milliseconds(parse_int<std::int64_t>(k, v, min, max));
+          },
+          [get](const ProcessorConfig& c) -> Value {
+            return static_cast<std::int64_t>(get(c).count());
+          }};
+}
 
-std::map<std::string, Setter> setters() {
-  std::map<std::string, Setter> s;
-  s["instance_id"] = [](auto& c, auto& k, auto& v) { c.instance_id = non_empty(k, v); };
-  const auto topic = [&](const char* name, std::string TopicNames::*field) {
-    s[std::string("topics.") + name] = [field](auto& c, auto& k, auto& v) {
-      c.topics.*field = non_empty(k, v);
-    };
-  };
-  topic("input", &TopicNames::input);
-  topic("results", &TopicNames::results);
-  topic("legacy", &TopicNames::legacy);
-  topic("dead_letter", &TopicNames::dead_letter);
-  topic("metrics", &TopicNames::metrics);
-  topic("alerts", &TopicNames::alerts);
-  topic("flags", &TopicNames::flags);
-  topic("flag_audit", &TopicNames::flag_audit);
-  topic("rollout_evidence", &TopicNames::rollout_evidence);
+// The file says `written`, the config holds `written / unit` (latency: ms in, seconds held).
+template <typename Get>
+KeyDescriptor number(std::string key, Get get, double max, double unit, std::string doc) {
+  return {std::move(key), "number " + range(0.0, max), std::move(doc),
+          [get, max, unit](ProcessorConfig& c, const std::string& k, const std::string& v) {
+            get(c) = parse_double(k, v, 0, max) / unit;
+          },
+          [get, unit](const ProcessorConfig& c) -> Value { return get(c) * unit; }};
+}
 
-  s["processing.group_id"] = [](auto& c, auto& k, auto& v) {
-    c.processing.group_id = non_empty(k, v);
-  };
-  s["processing.delivery"] = [](auto& c, auto& k, auto& v) {
-    if (v == "exactly-once")
-      c.processing.delivery = DeliveryMode::exactly_once;
-    else if (v == "at-least-once")
-      c.processing.delivery = DeliveryMode::at_least_once;
-    else
-      throw ConfigError(k + ": expected exactly-once or at-least-once, got '" + v + "'");
-  };
-  s["processing.commit_every_events"] = [](auto& c, auto& k, auto& v) {
-    c.processing.commit_every_events = parse_int<std::size_t>(k, v, 1, 1'000'000);
-  };
-  s["processing.commit_every_ms"] = [](auto& c, auto& k, auto& v) {
-    c.processing.commit_every = std::chrono::milliseconds(parse_int<int>(k, v, 1, 60'000));
-  };
-  s["processing.flag"] = [](auto& c, auto& k, auto& v) {
-    if (auto e = flags::check_flag_name(v)) throw ConfigError(k + ": " + e->message);
-    c.processing.flag = v;
-  };
-  s["processing.max_output_bytes"] = [](auto& c, auto& k, auto& v) {
-    c.processing.max_output_bytes = parse_int<std::size_t>(k, v, 1024, 1'000'000'000);
-  };
-  s["processing.shutdown_timeout_ms"] = [](auto& c, auto& k, auto& v) {
-    c.processing.shutdown_timeout = std::chrono::milliseconds(parse_int<int>(k, v, 100, 600'000));
-  };
-  const auto limit = [&](const char* name, std::size_t Limits::*field, std::size_t max) {
-    s[std::string("limits.") + name] = [field, max](auto& c, auto& k, auto& v) {
-      c.limits.*field = parse_int<std::size_t>(k, v, 1, max);
-    };
-  };
-  limit("max_event_bytes", &Limits::max_event_bytes, std::size_t{1} << 30);
-  limit("max_patches", &Limits::max_patches, 10'000'000);
-  limit("max_snapshot_lines", &Limits::max_snapshot_lines, 100'000'000);
-  limit("max_line_bytes", &Limits::max_line_bytes, std::size_t{1} << 30);
-  limit("max_reported_violations", &Limits::max_reported_violations, 100'000);
+enum class TextRule { any, non_empty, flag_name };
 
-  s["admin.listen"] = [](auto& c, auto& k, auto& v) {
-    const auto colon = v.rfind(':');
-    if (colon == std::string::npos || colon == 0)
-      throw ConfigError(k + ": expected HOST:PORT, got '" + v + "'");
-    c.admin.address = v.substr(0, colon);
-    c.admin.port = parse_int<std::uint16_t>(k, v.substr(colon + 1), 0, 65535);
-  };
-  s["admin.body_limit"] = [](auto& c, auto& k, auto& v) {
-    c.admin.body_limit = parse_int<std::uint64_t>(k, v, 1024, 64u << 20);
-  };
-  s["admin.header_limit"] = [](auto& c, auto& k, auto& v) {
-    c.admin.header_limit = parse_int<std::uint32_t>(k, v, 1024, 1u << 20);
-  };
-  s["admin.read_timeout_ms"] = [](auto& c, auto& k, auto& v) {
-    c.admin.read_timeout = std::chrono::milliseconds(parse_int<int>(k, v, 100, 600'000));
-  };
-  s["admin.write_timeout_ms"] = [](auto& c, auto& k, auto& v) {
-    c.admin.write_timeout = std::chrono::milliseconds(parse_int<int>(k, v, 100, 600'000));
-  };
-  s["admin.max_connections"] = [](auto& c, auto& k, auto& v) {
-    c.admin.max_connections = parse_int<std::size_t>(k, v, 1, 100'000);
-  };
-  s["admin.token_file"] = [](auto& c, auto&, auto& v) { c.admin_auth.token_file = v; };
-  s["admin.token_env"] = [](auto& c, auto& k, auto& v) {
-    c.admin_auth.token_env = non_empty(k, v);
-  };
+template <typename Get>
+KeyDescriptor text(std::string key, Get get, TextRule rule, std::string doc) {
+  static constexpr std::string_view kTypes[] = {"string", "non-empty string", "flag name"};
+  return {std::move(key), std::string(kTypes[static_cast<int>(rule)]), std::move(doc),
+          [get, rule](ProcessorConfig& c, const std::string& k, const std::string& v) {
+            if (rule != TextRule::any && v.empty()) throw ConfigError(k + ": must not be empty");
+            if (rule == TextRule::flag_name)
+              if (auto e = flags::check_flag_name(v)) throw ConfigError(k + ": " + e->message);
+            get(c) = v;
+          },
+          [get](const ProcessorConfig& c) -> Value {
+            if constexpr (std::is_same_v<FieldOf<Get>, std::filesystem::path>)
+              return get(c).string();
+            else
+              return get(c);
+          }};
+}
 
-  s["flags.store"] = [](auto& c, auto& k, auto& v) {
-    if (v == "file")
-      c.flags.store = FlagStoreKind::file;
-    else if (v == "kafka")
-      c.flags.store = FlagStoreKind::kafka;
-    else
-      throw ConfigError(k + ": expected file or kafka, got '" + v + "'");
+template <typename E>
+using Names = std::span<const std::pair<E, std::string_view>>;
+
+constexpr std::pair<DeliveryMode, std::string_view> kDeliveryModes[] = {
+    {DeliveryMode::exactly_once, "exactly-once"}, {DeliveryMode::at_least_once, "at-least-once"}};
+constexpr std::pair<FlagStoreKind, std::string_view> kFlagStores[] = {
+    {FlagStoreKind::file, "file"}, {FlagStoreKind::kafka, "kafka"}};
+constexpr std::pair<LogLevel, std::string_view> kLogLevels[] = {{LogLevel::debug, "debug"},
+                                                                {LogLevel::info, "info"},
+                                                                {LogLevel::warn, "warn"},
+                                                                {LogLevel::error, "error"}};
+
+template <typename E>
+std::string_view name_of(Names<E> names, E value) noexcept {
+  for (const auto& [v, name] : names)
+    if (v == value) return name;
+  return "?";
+}
+
+template <typename Get, typename E = FieldOf<Get>>
+KeyDescriptor choice(std::string key, Get get, std::type_identity_t<Names<E>> names,
+                     std::string doc) {
+  std::string type, expected;
+  std::size_t i = 0;
+  for (const auto& [value, name] : names) {
+    ++i;
+    type += (i > 1 ? " / " : "") + std::string(name);
+    expected += (i == 1 ? "" : i == names.size() ? " or " : ", ") + std::string(name);
+  }
+  return {std::move(key), std::move(type), std::move(doc),
+          [get, names, expected](ProcessorConfig& c, const std::string& k, const std::string& v) {
+            for (const auto& [value, name] : names) {
+              if (name == v) {
+                get(c) = value;
+                return;
+              }
+            }
+            throw ConfigError(k + ": expected " + expected + ", got '" + v + "'");
+          },
+          [get, names](const ProcessorConfig& c) -> Value {
+            return std::string(name_of(names, get(c)));
+          }};
+}
+
+KeyDescriptor host_port(std::string key, std::string doc) {
+  return {std::move(key), "HOST:PORT", std::move(doc),
+          [](ProcessorConfig& c, const std::string& k, const std::string& v) {
+            const auto colon = v.rfind(':');
+            if (colon == std::string::npos || colon == 0)
+              throw ConfigError(k + ": expected HOST:PORT, got '" + v + "'");
+            c.admin.address = v.substr(0, colon);
+            c.admin.port = parse_int<std::uint16_t>(k, v.substr(colon + 1), 0, 65535);
+          },
+          [](const ProcessorConfig& c) -> Value {
+            return c.admin.address + ":" + std::to_string(c.admin.port);
+          }};
+}
+
+// Every key of the file, in the order `patchstream config` prints them. Defaults are the
+// structs' own; docs/CONFIGURATION.md and docs/patchstream.example.toml are checked against it.
+std::vector<KeyDescriptor> make_descriptors() {
+  using P = ProcessorConfig;
+  using alerting::AlertConfig;
+  using enum TextRule;
+  std::vector<KeyDescriptor> t;
+  t.push_back(text("instance_id", field(&P::instance_id), non_empty,
+                   "default: the host name; stable per instance (transactional.id = "
+                   "patchstream-<instance_id>)"));
+
+  const auto topic = [&](const char* name, std::string TopicNames::*member, const char* doc) {
+    t.push_back(text(std::string("topics.") + name, field(&P::topics, member), non_empty, doc));
   };
-  s["flags.directory"] = [](auto& c, auto& k, auto& v) { c.flags.directory = non_empty(k, v); };
-  s["log.level"] = [](auto& c, auto& k, auto& v) {
-    if (v == "debug")
-      c.log_level = LogLevel::debug;
-    else if (v == "info")
-      c.log_level = LogLevel::info;
-    else if (v == "warn")
-      c.log_level = LogLevel::warn;
-    else if (v == "error")
-      c.log_level = LogLevel::error;
-    else
-      throw ConfigError(k + ": expected debug, info, warn or error, got '" + v + "'");
+  topic("input", &TopicNames::input, "patch batches to process");
+  topic("results", &TopicNames::results, "results of the new pipeline");
+  topic("legacy", &TopicNames::legacy, "events the flag routes to the legacy processor");
+  topic("dead_letter", &TopicNames::dead_letter, "events that cannot be processed, with why");
+  topic("metrics", &TopicNames::metrics, "metric events, every metrics.interval_ms");
+  topic("alerts", &TopicNames::alerts, "alert events (Alertmanager postable alerts)");
+  topic("flags", &TopicNames::flags, "compacted, key = flag name (flags.store = \"kafka\")");
+  topic("flag_audit", &TopicNames::flag_audit,
+        "append-only flag change log (flags.store = "
+        "\"kafka\")");
+  topic("rollout_evidence", &TopicNames::rollout_evidence,
+        "compacted, key = flag/instance: each instance's pipeline samples since the last "
+        "percentage change, which rollout plans are judged on");
+
+  t.push_back(text("processing.group_id", field(&P::processing, &ProcessingConfig::group_id),
+                   non_empty, "the consumer group of the input"));
+  t.push_back(choice("processing.delivery", field(&P::processing, &ProcessingConfig::delivery),
+                     kDeliveryModes,
+                     "at-least-once for clusters without transactions (duplicates possible)"));
+  t.push_back(integer("processing.commit_every_events",
+                      field(&P::processing, &ProcessingConfig::commit_every_events), 1, 1'000'000,
+                      "a cap for backlogs: a caught-up instance commits by time"));
+  t.push_back(milliseconds("processing.commit_every_ms",
+                           field(&P::processing, &ProcessingConfig::commit_every), 1, 60'000,
+                           "commit (end the transaction) this often"));
+  t.push_back(text("processing.flag", field(&P::processing, &ProcessingConfig::flag), flag_name,
+                   "the rollout flag that routes each user"));
+  t.push_back(integer("processing.max_output_bytes",
+                      field(&P::processing, &ProcessingConfig::max_output_bytes), 1024,
+                      1'000'000'000,
+                      "largest output record (key + value + headers); larger results are "
+                      "dead-lettered"));
+  t.push_back(milliseconds("processing.shutdown_timeout_ms",
+                           field(&P::processing, &ProcessingConfig::shutdown_timeout), 100, 600'000,
+                           "on SIGTERM, time to finish and commit before giving up"));
+
+  const auto limit = [&](const char* name, std::size_t Limits::*member, std::int64_t max,
+                         const char* doc) {
+    t.push_back(integer(std::string("limits.") + name, field(&P::limits, member), 1, max, doc));
   };
-  s["metrics.interval_ms"] = [](auto& c, auto& k, auto& v) {
-    c.metrics_interval = std::chrono::milliseconds(parse_int<int>(k, v, 100, 3'600'000));
+  limit("max_event_bytes", &Limits::max_event_bytes, std::int64_t{1} << 30,
+        "larger events are dead-lettered as too_large before any parsing");
+  limit("max_patches", &Limits::max_patches, 10'000'000, "patches in one batch");
+  limit("max_snapshot_lines", &Limits::max_snapshot_lines, 100'000'000,
+        "lines of a document snapshot");
+  limit("max_line_bytes", &Limits::max_line_bytes, std::int64_t{1} << 30, "bytes of one line");
+  limit("max_reported_violations", &Limits::max_reported_violations, 100'000,
+        "beyond this many, violations are counted but not itemized in the result");
+
+  using A = admin::AdminServerConfig;
+  t.push_back(host_port("admin.listen", "the admin HTTP server (health, metrics, flags API)"));
+  t.push_back(integer("admin.body_limit", field(&P::admin, &A::body_limit), 1024, 64 << 20,
+                      "larger request bodies get 413"));
+  t.push_back(integer("admin.header_limit", field(&P::admin, &A::header_limit), 1024, 1 << 20,
+                      "larger request heads get 431"));
+  t.push_back(milliseconds("admin.read_timeout_ms", field(&P::admin, &A::read_timeout), 100,
+                           600'000, "a whole request, and idle time between requests"));
+  t.push_back(milliseconds("admin.write_timeout_ms", field(&P::admin, &A::write_timeout), 100,
+                           600'000, "a client that does not read its answer is dropped"));
+  t.push_back(integer("admin.max_connections", field(&P::admin, &A::max_connections), 1, 100'000,
+                      "more at once get 503 too_many_connections"));
+  t.push_back(text("admin.token_env", field(&P::admin_auth, &admin::AdminAuthConfig::token_env),
+                   non_empty, "the variable holding the admin bearer token ..."));
+  t.push_back(text("admin.token_file", field(&P::admin_auth, &admin::AdminAuthConfig::token_file),
+                   any, "... unless a file holding it is named here"));
+
+  t.push_back(choice("flags.store", field(&P::flags, &FlagsConfig::store), kFlagStores,
+                     "where flag states live: files or the topics.flags topic"));
+  t.push_back(text("flags.directory", field(&P::flags, &FlagsConfig::directory), non_empty,
+                   "the file store's directory"));
+  t.push_back(choice("log.level", field(&P::log_level), kLogLevels, "JSON log lines on stderr"));
+  t.push_back(milliseconds("metrics.interval_ms", field(&P::metrics_interval), 100, 3'600'000,
+                           "metric events to topics.metrics this often"));
+
+  const auto alert_ms = [&](const char* name, alerting::Duration AlertConfig::*member,
+                            const char* doc) {
+    t.push_back(
+        milliseconds(std::string("alerts.") + name, field(&P::alerts, member), 1, 86'400'000, doc));
   };
-  using alerting::Duration;
-  const auto alert_ms = [&](const char* name, Duration alerting::AlertConfig::*field) {
-    s[std::string("alerts.") + name] = [field](auto& c, auto& k, auto& v) {
-      c.alerts.*field = Duration(parse_int<std::int64_t>(k, v, 1, 86'400'000));
-    };
+  alert_ms("window_ms", &AlertConfig::window,
+           "sliding window for rates, latency, violations, dead letters");
+  t.push_back(integer("alerts.window_slots", field(&P::alerts, &AlertConfig::window_slots), 1, 3600,
+                      "the window slides by window_ms / window_slots"));
+  t.push_back(integer("alerts.min_samples", field(&P::alerts, &AlertConfig::min_samples), 1,
+                      1'000'000'000, "fewer batches of a route in the window: rate alerts hold"));
+  alert_ms("resend_interval_ms", &AlertConfig::resend_interval,
+           "a firing alert is re-sent this often, endsAt = now + 4x");
+  alert_ms("stall_after_ms", &AlertConfig::stall_after,
+           "consumer lag critical: lag > 0 and no progress this long");
+  alert_ms("lag_window_ms", &AlertConfig::lag_window,
+           "consumer lag warning: lag > 0 throughout and grew");
+  alert_ms("memory_warmup_ms", &AlertConfig::memory_warmup,
+           "the memory baseline is taken this long after the start");
+  const auto levels = [&](const char* name, alerting::Levels<double> AlertConfig::*member,
+                          double max, double unit, const char* what) {
+    for (const auto& [severity, level] :
+         {std::pair{"warning", &alerting::Levels<double>::warning},
+          std::pair{"critical", &alerting::Levels<double>::critical}}) {
+      auto get = [ member, level ](auto& c) -> auto& {
+        return (c.alerts.*member).*level;
+      };
+      t.push_back(number(std::string("alerts.") + name + "_" + severity, get, max, unit,
+                         std::string(severity) + " " + what));
+    }
   };
-  alert_ms("window_ms", &alerting::AlertConfig::window);
-  alert_ms("resend_interval_ms", &alerting::AlertConfig::resend_interval);
-  alert_ms("stall_after_ms", &alerting::AlertConfig::stall_after);
-  alert_ms("lag_window_ms", &alerting::AlertConfig::lag_window);
-  alert_ms("memory_warmup_ms", &alerting::AlertConfig::memory_warmup);
-  s["alerts.window_slots"] = [](auto& c, auto& k, auto& v) {
-    c.alerts.window_slots = parse_int<int>(k, v, 1, 3600);
-  };
-  s["alerts.min_samples"] = [](auto& c, auto& k, auto& v) {
-    c.alerts.min_samples = parse_int<std::uint64_t>(k, v, 1, 1'000'000'000);
-  };
-  const auto level = [&](const char* name, alerting::Levels<double> alerting::AlertConfig::*field,
-                         double scale, double max) {
-    s[std::string("alerts.") + name + "_warning"] = [=](auto& c, auto& k, auto& v) {
-      (c.alerts.*field).warning = parse_double(k, v, 0, max) * scale;
-    };
-    s[std::string("alerts.") + name + "_critical"] = [=](auto& c, auto& k, auto& v) {
-      (c.alerts.*field).critical = parse_double(k, v, 0, max) * scale;
-    };
-  };
-  level("error_rate", &alerting::AlertConfig::error_rate, 1, 1);
-  level("success_rate", &alerting::AlertConfig::success_rate, 1, 1);
-  level("latency_p95_ms", &alerting::AlertConfig::latency_p95, 0.001, 3'600'000);
-  level("latency_p99_ms", &alerting::AlertConfig::latency_p99, 0.001, 3'600'000);
-  return s;
+  levels("error_rate", &AlertConfig::error_rate, 1, 1, "when a route's error rate is above");
+  levels("success_rate", &AlertConfig::success_rate, 1, 1, "when a route's success rate is below");
+  levels("latency_p95_ms", &AlertConfig::latency_p95, 3'600'000, 1000,
+         "when a route's p95 latency is above");
+  levels("latency_p99_ms", &AlertConfig::latency_p99, 3'600'000, 1000,
+         "when a route's p99 latency is above");
+  t.push_back(text("alerts.runbook_base_url", field(&P::alerts, &AlertConfig::runbook_base_url),
+                   any,
+                   "alerts link to this + \"#\" + alertname; empty: the runbooks this instance "
+                   "serves at /runbooks"));
+  return t;
+}
+
+const std::vector<KeyDescriptor>& descriptors() {
+  static const std::vector<KeyDescriptor> table = make_descriptors();
+  return table;
+}
+
+const KeyDescriptor* find_descriptor(std::string_view key) {
+  for (const auto& d : descriptors())
+    if (d.key == key) return &d;
+  return nullptr;
 }
 
 std::string env_name(const std::string& key) {
@@ -292,10 +467,9 @@ ProcessorConfig load_config(const std::filesystem::path& path,
     }
     flatten(root, "", settings);
   }
-  const auto table = setters();
-  for (const auto& [key, setter] : table) {
-    if (auto it = environment.find(env_name(key)); it != environment.end())
-      settings[key] = it->second;
+  for (const auto& d : descriptors()) {
+    if (auto it = environment.find(env_name(d.key)); it != environment.end())
+      settings[d.key] = it->second;
   }
   for (const auto& [name, value] : environment) {
     if (name.starts_with("PATCHSTREAM_KAFKA_")) {
@@ -310,9 +484,9 @@ ProcessorConfig load_config(const std::filesystem::path& path,
       config.kafka[key.substr(6)] = value;
       continue;
     }
-    auto it = table.find(key);
-    if (it == table.end()) throw ConfigError(key + ": unknown key");
-    it->second(config, key, value);
+    const KeyDescriptor* d = find_descriptor(key);
+    if (!d) throw ConfigError(key + ": unknown key");
+    d->parse(config, key, value);
   }
   if (const auto* declared = root["flags"]["declare"].as_array()) {
     std::size_t i = 0;
@@ -342,21 +516,11 @@ ProcessorConfig load_config(const std::filesystem::path& path,
 }
 
 std::string_view to_string(DeliveryMode mode) noexcept {
-  return mode == DeliveryMode::exactly_once ? "exactly-once" : "at-least-once";
+  return name_of<DeliveryMode>(kDeliveryModes, mode);
 }
 
 std::string_view to_string(LogLevel level) noexcept {
-  switch (level) {
-    case LogLevel::debug:
-      return "debug";
-    case LogLevel::info:
-      return "info";
-    case LogLevel::warn:
-      return "warn";
-    case LogLevel::error:
-      return "error";
-  }
-  return "info";
+  return name_of<LogLevel>(kLogLevels, level);
 }
 
 std::string describe_config(const ProcessorConfig& c) {
@@ -365,54 +529,27 @@ std::string describe_config(const ProcessorConfig& c) {
            key.find("key") != std::string::npos || key.find("token") != std::string::npos ||
            key.find("jaas") != std::string::npos;
   };
-  toml::table t;
-  t.insert("instance_id", c.instance_id);
-  toml::table kafka;
-  for (const auto& [k, v] : c.kafka)
-    kafka.insert(k, secret(k) ? std::string("****") : v);
-  t.insert("kafka", kafka);
-  t.insert("topics", toml::table{{"input", c.topics.input},
-                                 {"results", c.topics.results},
-                                 {"legacy", c.topics.legacy},
-                                 {"dead_letter", c.topics.dead_letter},
-                                 {"metrics", c.topics.metrics},
-                                 {"alerts", c.topics.alerts},
-                                 {"flags", c.topics.flags},
-                                 {"flag_audit", c.topics.flag_audit},
-                                 {"rollout_evidence", c.topics.rollout_evidence}});
-  t.insert(
-      "processing",
-      toml::table{
-          {"group_id", c.processing.group_id},
-          {"delivery", std::string(to_string(c.processing.delivery))},
-          {"commit_every_events", static_cast<int64_t>(c.processing.commit_every_events)},
-          {"commit_every_ms", static_cast<int64_t>(c.processing.commit_every.count())},
-          {"flag", c.processing.flag},
-          {"max_output_bytes", static_cast<int64_t>(c.processing.max_output_bytes)},
-          {"shutdown_timeout_ms", static_cast<int64_t>(c.processing.shutdown_timeout.count())}});
-  t.insert("limits",
-           toml::table{{"max_event_bytes", static_cast<int64_t>(c.limits.max_event_bytes)},
-                       {"max_patches", static_cast<int64_t>(c.limits.max_patches)},
-                       {"max_snapshot_lines", static_cast<int64_t>(c.limits.max_snapshot_lines)},
-                       {"max_line_bytes", static_cast<int64_t>(c.limits.max_line_bytes)},
-                       {"max_reported_violations",
-                        static_cast<int64_t>(c.limits.max_reported_violations)}});
-  t.insert("admin",
-           toml::table{{"listen", c.admin.address + ":" + std::to_string(c.admin.port)},
-                       {"body_limit", static_cast<int64_t>(c.admin.body_limit)},
-                       {"header_limit", static_cast<int64_t>(c.admin.header_limit)},
-                       {"read_timeout_ms", static_cast<int64_t>(c.admin.read_timeout.count())},
-                       {"write_timeout_ms", static_cast<int64_t>(c.admin.write_timeout.count())},
-                       {"max_connections", static_cast<int64_t>(c.admin.max_connections)},
-                       {"token_file", c.admin_auth.token_file.string()},
-                       {"token_env", c.admin_auth.token_env}});
-  t.insert("flags", toml::table{{"store", c.flags.store == FlagStoreKind::file ? "file" : "kafka"},
-                                {"directory", c.flags.directory.string()}});
-  t.insert("log", toml::table{{"level", std::string(to_string(c.log_level))}});
-  t.insert("metrics",
-           toml::table{{"interval_ms", static_cast<int64_t>(c.metrics_interval.count())}});
   std::ostringstream out;
-  out << t << "\n";
+  std::string section;
+  const auto start_section = [&](const std::string& name) {
+    if (name != section) out << "\n[" << name << "]\n";
+    section = name;
+  };
+  for (const auto& d : descriptors()) {
+    const auto dot = d.key.find('.');
+    if (dot == std::string::npos) {  // the top-level keys come first in the table
+      out << d.key << " = " << toml_text(d.print(c)) << "\n";
+      continue;
+    }
+    if (section.empty()) {
+      toml::table kafka;
+      for (const auto& [k, v] : c.kafka)
+        kafka.insert(k, secret(k) ? std::string("****") : v);
+      out << "\n" << toml_text(toml::table{{"kafka", kafka}}) << "\n";
+    }
+    start_section(d.key.substr(0, dot));
+    out << d.key.substr(dot + 1) << " = " << toml_text(d.print(c)) << "\n";
+  }
   for (const auto& f : c.flags.declare) {
     toml::array allow, deny;
     for (const auto& u : f.allow_users)
@@ -420,16 +557,28 @@ std::string describe_config(const ProcessorConfig& c) {
     for (const auto& u : f.deny_users)
       deny.push_back(u);
     out << "\n[[flags.declare]]\n"
-        << toml::table{{"name", f.name},
-                       {"enabled", f.enabled},
-                       {"percentage", int64_t{f.percentage}},
-                       {"group_id", f.group_id},
-                       {"auto_rollback", f.auto_rollback},
-                       {"allow_users", allow},
-                       {"deny_users", deny}}
+        << toml_text(toml::table{{"name", f.name},
+                                 {"enabled", f.enabled},
+                                 {"percentage", int64_t{f.percentage}},
+                                 {"group_id", f.group_id},
+                                 {"auto_rollback", f.auto_rollback},
+                                 {"allow_users", allow},
+                                 {"deny_users", deny},
+                                 {"reason", f.reason}})
         << "\n";
   }
   return out.str();
+}
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> keys = [] {
+    const ProcessorConfig defaults;
+    std::vector<ConfigKey> out;
+    for (const auto& d : descriptors())
+      out.push_back({d.key, d.type, toml_text(d.print(defaults)), d.doc});
+    return out;
+  }();
+  return keys;
 }
 
 }  // namespace patchstream

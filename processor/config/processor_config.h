@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "admin/admin_auth.h"
@@ -29,9 +30,11 @@ struct TopicNames {
   std::string dead_letter = "patch-dead-letters";
   std::string metrics = "patchstream-metrics";
   std::string alerts = "patchstream-alerts";
-  std::string flags = "patchstream-flags";            // compacted, key = flag name
-  std::string flag_audit = "patchstream-flag-audit";  // append-only
+  std::string flags = "patchstream-flags";                        // compacted, key = flag name
+  std::string flag_audit = "patchstream-flag-audit";              // append-only
   std::string rollout_evidence = "patchstream-rollout-evidence";  // compacted, key = flag/instance
+
+  bool operator==(const TopicNames&) const = default;
 };
 
 struct ProcessingConfig {
@@ -42,12 +45,16 @@ struct ProcessingConfig {
   std::string flag = "batch-patches-v1";     // the rollout flag that routes events
   std::size_t max_output_bytes = 1'000'000;  // a larger result is dead-lettered (broker limit)
   std::chrono::milliseconds shutdown_timeout{10'000};
+
+  bool operator==(const ProcessingConfig&) const = default;
 };
 
 struct FlagsConfig {
   FlagStoreKind store = FlagStoreKind::file;
   std::filesystem::path directory = "patchstream-flags";  // file store
   std::vector<flags::FlagDefinition> declare;             // created if absent
+
+  bool operator==(const FlagsConfig&) const = default;
 };
 
 struct ProcessorConfig {
@@ -62,6 +69,8 @@ struct ProcessorConfig {
   LogLevel log_level = LogLevel::info;
   std::chrono::milliseconds metrics_interval{10'000};
   alerting::AlertConfig alerts;  // instance and generator URL are filled from the above
+
+  bool operator==(const ProcessorConfig&) const = default;
 };
 
 // A configuration error names the key (as the file spells it, or the environment variable).
@@ -78,8 +87,19 @@ ProcessorConfig load_config(const std::filesystem::path& path,
 
 std::map<std::string, std::string> current_environment();
 
-// The effective configuration as TOML, secrets (passwords, keys, tokens) masked.
+// The effective configuration as TOML (every key, [kafka] and [[flags.declare]]), librdkafka
+// secrets (passwords, keys, tokens) masked. Without secrets, load_config reads it back equal.
 std::string describe_config(const ProcessorConfig& config);
+
+// One key of the file (the table load_config, the environment overrides and describe_config
+// share), for docs and tests.
+struct ConfigKey {
+  std::string_view name;  // as the file spells it: "processing.group_id"
+  std::string type;       // what it accepts: "integer 1..1000000", "exactly-once | at-least-once"
+  std::string default_value;  // as TOML, e.g. "5000", "\"patchstream\""
+  std::string_view doc;       // one line
+};
+const std::vector<ConfigKey>& config_keys();
 
 std::string_view to_string(DeliveryMode mode) noexcept;
 std::string_view to_string(LogLevel level) noexcept;

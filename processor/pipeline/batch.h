@@ -87,6 +87,8 @@ struct Limits {
   std::size_t max_line_bytes = 64u << 10;
   // Beyond this many, further violations are counted but not itemized in the result.
   std::size_t max_reported_violations = 100;
+
+  bool operator==(const Limits&) const = default;
 };
 
 // One decoded patch-batch. String views point into the decoder's buffers and stay valid until

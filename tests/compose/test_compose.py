@@ -325,7 +325,8 @@ def test_container_config_is_valid_for_patchstream():
     shown = subprocess.run([binary, "config", "-c", str(COMPOSE / "patchstream.toml")], capture_output=True,
                            text=True, env=env, timeout=30)
     assert shown.returncode == 0, shown.stderr
-    assert "store = 'kafka'" in shown.stdout and "listen = '0.0.0.0:9000'" in shown.stdout
+    effective = tomllib.loads(shown.stdout)
+    assert effective["flags"]["store"] == "kafka" and effective["admin"]["listen"] == "0.0.0.0:9000"
     assert "secret-token" not in shown.stdout
 
 

@@ -1,9 +1,13 @@
 // Configuration: file + environment, unknown keys and bad values fail naming the key, secrets
-// masked.
+// masked, `patchstream config` reads back equal, the docs list every key.
 #include <gtest/gtest.h>
 
+#include <toml++/toml.h>
+
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "config/processor_config.h"
 
@@ -123,17 +127,181 @@ TEST(Config, TheProducerAcceptsTheLargestOutput) {
 namespace patchstream {
 namespace {
 
+// Every key of config_keys() set to something other than its default (checked below).
+constexpr const char* kEveryKeyChanged = R"(
+instance_id = "p-7"
+[kafka]
+"bootstrap.servers" = "k1:9092"
+"linger.ms" = "20"
+[topics]
+input = "in"
+results = "res"
+legacy = "leg"
+dead_letter = "dlq"
+metrics = "met"
+alerts = "alr"
+flags = "flg"
+flag_audit = "aud"
+[processing]
+group_id = "g"
+delivery = "at-least-once"
+commit_every_events = 77
+commit_every_ms = 33
+flag = "other-flag"
+max_output_bytes = 2000000
+shutdown_timeout_ms = 2500
+[limits]
+max_event_bytes = 1048576
+max_patches = 12
+max_snapshot_lines = 13
+max_line_bytes = 14
+max_reported_violations = 15
+[admin]
+listen = "0.0.0.0:9100"
+body_limit = 2048
+header_limit = 4096
+read_timeout_ms = 1500
+write_timeout_ms = 1600
+max_connections = 7
+token_env = "OTHER_TOKEN"
+token_file = "/etc/patchstream/token"
+[flags]
+store = "kafka"
+directory = "/var/lib/flags"
+[log]
+level = "warn"
+[metrics]
+interval_ms = 500
+[alerts]
+window_ms = 60000
+window_slots = 30
+min_samples = 5
+resend_interval_ms = 30000
+stall_after_ms = 1000
+lag_window_ms = 2000
+memory_warmup_ms = 3000
+error_rate_warning = 0.0123456789
+error_rate_critical = 0.25
+success_rate_warning = 0.9
+success_rate_critical = 0.5
+latency_p95_ms_warning = 100.5
+latency_p95_ms_critical = 200
+latency_p99_ms_warning = 300
+latency_p99_ms_critical = 1e4
+runbook_base_url = "https://runbooks.example/patchstream"
+[[flags.declare]]
+name = "other-flag"
+enabled = true
+percentage = 33
+group_id = "g2"
+auto_rollback = true
+allow_users = ["u-1", "u-2"]
+deny_users = ["u-3"]
+reason = "rollout"
+[[flags.declare]]
+name = "second"
+)";
+
+// Key → value as describe_config prints it (TOML text), [kafka] and [[flags.declare]] aside.
+std::map<std::string, std::string> printed_values(const ProcessorConfig& c) {
+  const toml::table t = toml::parse(describe_config(c));
+  std::map<std::string, std::string> out;
+  for (const auto& key : config_keys()) {
+    const toml::node* node = t.at_path(key.name).node();
+    if (!node) continue;
+    std::ostringstream text;
+    node->visit([&](const auto& v) { text << v; });
+    out[std::string(key.name)] = text.str();
+  }
+  return out;
+}
+
+ProcessorConfig round_trip(const ProcessorConfig& c) {
+  return load_config(write_config(describe_config(c)), {});
+}
+
 TEST(Config, TheShippedExampleLoadsAndRoundTrips) {
   const ProcessorConfig c = load_config(PATCHSTREAM_EXAMPLE_CONFIG, {});
   EXPECT_EQ(c.instance_id, "patchstream-1");
   ASSERT_EQ(c.flags.declare.size(), 1u);
   EXPECT_TRUE(c.flags.declare[0].auto_rollback);
-  // What `patchstream config` prints is itself a valid configuration.
-  const auto path = write_config(describe_config(c));
-  const ProcessorConfig again = load_config(path, {});
-  EXPECT_EQ(again.topics.input, c.topics.input);
-  EXPECT_EQ(again.processing.commit_every_events, c.processing.commit_every_events);
-  EXPECT_EQ(again.flags.declare.size(), 1u);
+  // What `patchstream config` prints is itself a valid configuration, equal to the effective one.
+  EXPECT_TRUE(round_trip(c) == c) << describe_config(c);
+}
+
+TEST(Config, EveryKeyRoundTripsThroughPatchstreamConfig) {
+  const ProcessorConfig c = load_config(write_config(kEveryKeyChanged), {});
+  const auto printed = printed_values(c);
+  for (const auto& key : config_keys()) {
+    ASSERT_TRUE(printed.contains(std::string(key.name))) << key.name << " is not printed";
+    EXPECT_NE(printed.at(std::string(key.name)), key.default_value)
+        << key.name << ": kEveryKeyChanged must change it";
+  }
+  EXPECT_EQ(c.alerts.error_rate.warning, 0.0123456789);  // all digits, not std::to_string's 6
+  EXPECT_EQ(c.alerts.latency_p95.warning, 0.1005);       // milliseconds in, seconds held
+  EXPECT_EQ(c.flags.declare.at(0).reason, "rollout");
+  const ProcessorConfig again = round_trip(c);
+  EXPECT_TRUE(again == c) << describe_config(c) << "\n---\n" << describe_config(again);
+  EXPECT_EQ(describe_config(again), describe_config(c));
+}
+
+TEST(Config, EveryKeyHasAnEnvironmentOverride) {
+  const ProcessorConfig from_file = load_config(write_config(kEveryKeyChanged), {});
+  std::map<std::string, std::string> env{{"PATCHSTREAM_KAFKA_BOOTSTRAP_SERVERS", "k1:9092"},
+                                         {"PATCHSTREAM_KAFKA_LINGER_MS", "20"}};
+  for (auto [key, value] : printed_values(from_file)) {
+    if (auto text = toml::parse("v = " + value)["v"].value<std::string>()) value = *text;
+    std::string name = "PATCHSTREAM_";
+    for (char ch : key)
+      name += ch == '.' ? '_' : static_cast<char>(std::toupper(ch));
+    env[name] = value;
+  }
+  ProcessorConfig from_env = load_config({}, env);
+  from_env.flags.declare = from_file.flags.declare;  // arrays of tables have no variables
+  EXPECT_TRUE(from_env == from_file) << describe_config(from_env);
+}
+
+TEST(Config, ValuesAreValidatedByTheirKeysType) {
+  EXPECT_NE(error_of("[processing]\nflag = \"no spaces allowed\"\n").find("processing.flag"),
+            std::string::npos);
+  EXPECT_NE(error_of("[topics]\ninput = \"\"\n").find("topics.input: must not be empty"),
+            std::string::npos);
+  EXPECT_NE(error_of("[alerts]\nerror_rate_warning = 1.5\n")
+                .find("alerts.error_rate_warning: expected a number in"),
+            std::string::npos);
+  EXPECT_NE(error_of("[log]\nlevel = \"loud\"\n")
+                .find("log.level: expected debug, info, warn or error, got 'loud'"),
+            std::string::npos);
+  EXPECT_NE(error_of("[alerts]\nwindow_ms = 0\n").find("alerts.window_ms: expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of("[admin]\nlisten = \"h:70000\"\n").find("admin.listen"), std::string::npos);
+  EXPECT_EQ(error_of("[admin]\ntoken_file = \"\"\n"), "");  // empty: no file
+}
+
+std::string read(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST(Config, TheExampleFileSetsEveryKey) {
+  const toml::table example = toml::parse_file(PATCHSTREAM_EXAMPLE_CONFIG);
+  for (const auto& key : config_keys())
+    EXPECT_TRUE(example.at_path(key.name).node()) << key.name << " is missing from the example";
+  // Unknown keys in it fail TheShippedExampleLoadsAndRoundTrips.
+}
+
+// The docs' key table is this one; on a mismatch the message is the table to paste.
+TEST(Config, TheDocsListEveryKey) {
+  std::string expected;
+  for (const auto& key : config_keys()) {
+    expected += "| `" + std::string(key.name) + "` | " + key.type + " | `" + key.default_value +
+                "` | " + std::string(key.doc) + " |\n";
+  }
+  std::istringstream doc(read(PATCHSTREAM_CONFIGURATION_DOC));
+  std::string rows;
+  for (std::string line; std::getline(doc, line);)
+    if (line.starts_with("| `")) rows += line + "\n";
+  EXPECT_EQ(rows, expected) << "docs/CONFIGURATION.md's key table should be:\n" << expected;
 }
 
 }  // namespace
