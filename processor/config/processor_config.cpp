@@ -1,6 +1,8 @@
 // Configuration: TOML (toml++) flattened to dotted keys, environment overrides, one setter per key.
 #include "processor_config.h"
 
+#include "alert_router/alertmanager_client.h"
+
 #include <unistd.h>
 
 #include <toml++/toml.h>
@@ -29,6 +31,15 @@ void flatten(const toml::table& table, const std::string& prefix, Settings& out)
         prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     if (const auto* sub = node.as_table()) {
       flatten(*sub, key, out);
+    } else if (const auto* list = node.as_array(); list && key == "alert_router.alertmanagers") {
+      // A list of URLs, kept as the comma-separated form the environment override uses.
+      std::string joined;
+      for (auto&& item : *list) {
+        auto url = item.value<std::string>();
+        if (!url) throw ConfigError(key + ": expected an array of strings");
+        joined += (joined.empty() ? "" : ",") + *url;
+      }
+      out[key] = joined;
     } else if (node.is_array()) {
       if (key != "flags.declare")
         throw ConfigError(key + ": unknown key (arrays are not expected here)");
@@ -208,6 +219,52 @@ std::map<std::string, Setter> setters() {
   level("success_rate", &alerting::AlertConfig::success_rate, 1, 1);
   level("latency_p95_ms", &alerting::AlertConfig::latency_p95, 0.001, 3'600'000);
   level("latency_p99_ms", &alerting::AlertConfig::latency_p99, 0.001, 3'600'000);
+
+  // [alert_router]: `patchstream alert-router`.
+  s["alert_router.alertmanagers"] = [](auto& c, auto& k, auto& v) {
+    c.alert_router.alertmanagers.clear();
+    std::string_view rest(v);
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string url(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      url.erase(0, url.find_first_not_of(' '));
+      url.erase(url.find_last_not_of(' ') + 1);
+      if (url.empty()) continue;
+      if (!alert_router::parse_alertmanager_url(url))
+        throw ConfigError(k + ": expected http://HOST[:PORT][/PREFIX], got '" + url + "'");
+      c.alert_router.alertmanagers.push_back(std::move(url));
+    }
+  };
+  s["alert_router.group_id"] = [](auto& c, auto& k, auto& v) {
+    c.alert_router.group_id = non_empty(k, v);
+  };
+  s["alert_router.listen"] = [](auto& c, auto& k, auto& v) {
+    const auto colon = v.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      throw ConfigError(k + ": expected HOST:PORT, got '" + v + "'");
+    c.alert_router.listen_address = v.substr(0, colon);
+    c.alert_router.listen_port = parse_int<std::uint16_t>(k, v.substr(colon + 1), 0, 65535);
+  };
+  s["alert_router.batch_max_events"] = [](auto& c, auto& k, auto& v) {
+    c.alert_router.batch_max_events = parse_int<std::size_t>(k, v, 1, 10'000);
+  };
+  s["alert_router.batch_max_bytes"] = [](auto& c, auto& k, auto& v) {
+    c.alert_router.batch_max_bytes = parse_int<std::size_t>(k, v, 1024, 64u << 20);
+  };
+  const auto router_ms = [&](const char* name,
+                             std::chrono::milliseconds alert_router::AlertRouterConfig::*field,
+                             int min, int max) {
+    s[std::string("alert_router.") + name] = [=](auto& c, auto& k, auto& v) {
+      c.alert_router.*field = std::chrono::milliseconds(parse_int<int>(k, v, min, max));
+    };
+  };
+  router_ms("linger_ms", &alert_router::AlertRouterConfig::linger, 0, 60'000);
+  router_ms("request_timeout_ms", &alert_router::AlertRouterConfig::request_timeout, 100, 600'000);
+  router_ms("backoff_initial_ms", &alert_router::AlertRouterConfig::backoff_initial, 1, 600'000);
+  router_ms("backoff_max_ms", &alert_router::AlertRouterConfig::backoff_max, 1, 3'600'000);
+  router_ms("shutdown_timeout_ms", &alert_router::AlertRouterConfig::shutdown_timeout, 100,
+            600'000);
   return s;
 }
 
@@ -321,6 +378,9 @@ ProcessorConfig load_config(const std::filesystem::path& path,
       config.flags.declare.push_back(declared_flag(*t, i++));
     }
   }
+  if (config.alert_router.backoff_max < config.alert_router.backoff_initial)
+    throw ConfigError(
+        "alert_router.backoff_max_ms: must not be below alert_router.backoff_initial_ms");
   if (config.processing.max_output_bytes < 1024)
     throw ConfigError("processing.max_output_bytes: too small");
   // The producer must accept every record the router emits (it counts key, value and headers;
@@ -409,6 +469,21 @@ std::string describe_config(const ProcessorConfig& c) {
   t.insert("log", toml::table{{"level", std::string(to_string(c.log_level))}});
   t.insert("metrics",
            toml::table{{"interval_ms", static_cast<int64_t>(c.metrics_interval.count())}});
+  const auto& r = c.alert_router;
+  toml::array alertmanagers;
+  for (const auto& url : r.alertmanagers)
+    alertmanagers.push_back(url);
+  t.insert("alert_router",
+           toml::table{{"alertmanagers", alertmanagers},
+                       {"group_id", r.group_id},
+                       {"listen", r.listen_address + ":" + std::to_string(r.listen_port)},
+                       {"batch_max_events", static_cast<int64_t>(r.batch_max_events)},
+                       {"batch_max_bytes", static_cast<int64_t>(r.batch_max_bytes)},
+                       {"linger_ms", static_cast<int64_t>(r.linger.count())},
+                       {"request_timeout_ms", static_cast<int64_t>(r.request_timeout.count())},
+                       {"backoff_initial_ms", static_cast<int64_t>(r.backoff_initial.count())},
+                       {"backoff_max_ms", static_cast<int64_t>(r.backoff_max.count())},
+                       {"shutdown_timeout_ms", static_cast<int64_t>(r.shutdown_timeout.count())}});
   std::ostringstream out;
   out << t << "\n";
   for (const auto& f : c.flags.declare) {
