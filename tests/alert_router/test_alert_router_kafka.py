@@ -209,23 +209,30 @@ def test_firing_event_is_listed_within_2s_and_its_resolved_event_ends_it(setup):
 def test_refused_record_is_skipped_with_its_reason_and_does_not_block_the_rest(setup):
     name, topic, am, router = setup
     router.start()
-    # Valid JSON, but not an alert Alertmanager accepts (no labels): a 400, not retriable.
-    bad = json.dumps({"labels": {}, "annotations": {"summary": "hand-made"}})
+    # Valid JSON objects Alertmanager refuses for the whole request, ingesting none of its alerts
+    # (checked by hand on 0.25): a label value that is not a string (400), no labels at all (422).
+    # Without isolating them, the good events in the same request would never reach it.
+    mistyped = json.dumps({"labels": {"alertname": 5}, "annotations": {"summary": "hand-made"}})
+    unlabelled = json.dumps({"annotations": {"summary": "hand-made"}})
     good = [f"{name}-Behind{i}" for i in range(6)]
-    # One key: one partition, so the bad record is in front of the good ones.
-    records = [("k", alert_event(good[0])), ("k", bad), ("k", "not json at all")]
+    # One key: one partition, so the bad records are in front of the good ones, in one batch.
+    records = [("k", alert_event(good[0])), ("k", mistyped), ("k", "not json at all"),
+               ("k", unlabelled)]
     records += [("k", alert_event(g)) for g in good[1:]]
     harness.produce(topic, records)
     wait_listed(am, set(good), timeout=10)
-    router.wait(lambda: router.metric("patchstream_alert_router_skipped_total") == 2, "skips")
-    assert router.metric("patchstream_alert_router_skipped_total", 'reason="refused"') == 1
+    router.wait(lambda: router.metric("patchstream_alert_router_skipped_total") == 3, "skips")
+    assert router.metric("patchstream_alert_router_skipped_total", 'reason="refused"') == 2
     assert router.metric("patchstream_alert_router_skipped_total", 'reason="not_json_object"') == 1
     assert router.metric("patchstream_alert_router_refusals_total", 'status="400"') >= 1
+    assert router.metric("patchstream_alert_router_refusals_total", 'status="422"') >= 1
     assert router.metric("patchstream_alert_router_delivered_total") == 6
     assert router.metric("patchstream_alert_router_retries_total") == 0
     skipped = [l for l in router.log_lines() if l["message"] == "alert event skipped"]
-    assert [(s["reason"], s["offset"]) for s in skipped] == [("refused", 1), ("not_json_object", 2)]
-    assert skipped[0]["status"] == 400 and "label" in skipped[0]["detail"], skipped[0]
+    assert [(s["reason"], s["offset"], s["status"]) for s in skipped] == [
+        ("refused", 1, 400), ("not_json_object", 2, 0), ("refused", 3, 422)]
+    assert "cannot unmarshal number" in skipped[0]["detail"], skipped[0]
+    assert "labels in body is required" in skipped[2]["detail"], skipped[2]
     assert router.ready() == 200  # a refusal does not block delivery
 
 
