@@ -123,6 +123,40 @@ TEST(Config, TheProducerAcceptsTheLargestOutput) {
 namespace patchstream {
 namespace {
 
+TEST(Config, AlertRouterSection) {
+  const ProcessorConfig c = load_config(write_config(R"(
+[alert_router]
+alertmanagers = ["http://am-0:9093", "http://am-1:9093/prefix"]
+listen = "0.0.0.0:9196"
+batch_max_events = 10
+backoff_initial_ms = 50
+backoff_max_ms = 400
+)"),
+                                        {});
+  EXPECT_EQ(c.alert_router.alertmanagers,
+            (std::vector<std::string>{"http://am-0:9093", "http://am-1:9093/prefix"}));
+  EXPECT_EQ(c.alert_router.listen_address, "0.0.0.0");
+  EXPECT_EQ(c.alert_router.listen_port, 9196);
+  EXPECT_EQ(c.alert_router.batch_max_events, 10u);
+  EXPECT_EQ(c.alert_router.backoff_max, std::chrono::milliseconds(400));
+  EXPECT_EQ(c.alert_router.group_id, "patchstream-alert-router");
+  // The environment's comma-separated form replaces the file's list.
+  const ProcessorConfig e =
+      load_config(write_config("[alert_router]\nalertmanagers = [\"http://x:1\"]\n"),
+                  {{"PATCHSTREAM_ALERT_ROUTER_ALERTMANAGERS", "http://a:9093, http://b:9093"}});
+  EXPECT_EQ(e.alert_router.alertmanagers,
+            (std::vector<std::string>{"http://a:9093", "http://b:9093"}));
+  EXPECT_EQ(error_of("[alert_router]\nalertmanagers = [\"https://am:9093\"]\n"),
+            "alert_router.alertmanagers: expected http://HOST[:PORT][/PREFIX], got "
+            "'https://am:9093'");
+  EXPECT_EQ(error_of("[alert_router]\nalertmanagers = [1]\n"),
+            "alert_router.alertmanagers: expected an array of strings");
+  EXPECT_EQ(error_of("[alert_router]\nbackoff_initial_ms = 500\nbackoff_max_ms = 100\n"),
+            "alert_router.backoff_max_ms: must not be below alert_router.backoff_initial_ms");
+  EXPECT_EQ(error_of("[alert_router]\nbatch_max_events = 0\n"),
+            "alert_router.batch_max_events: expected an integer in 1..10000, got '0'");
+}
+
 TEST(Config, TheShippedExampleLoadsAndRoundTrips) {
   const ProcessorConfig c = load_config(PATCHSTREAM_EXAMPLE_CONFIG, {});
   EXPECT_EQ(c.instance_id, "patchstream-1");
