@@ -19,7 +19,7 @@ namespace patchstream::alert_router {
 enum class SkipReason : std::uint8_t {
   not_json_object,  // the value is not one JSON object (empty, a tombstone, garbage)
   too_large,        // alone it exceeds alert_router.batch_max_bytes
-  refused,          // an Alertmanager answered 4xx for this record alone
+  refused,          // an Alertmanager answered 400, 413 or 422 for this record alone
 };
 inline constexpr int kSkipReasonCount = 3;
 std::string_view skip_reason_name(SkipReason reason) noexcept;

@@ -134,9 +134,11 @@ int AlertRouter::run(const std::atomic<bool>& stop) {
     }
     if (Clock::now() - last_tick >= 1s) {
       last_tick = Clock::now();
-      // Readiness needs evidence: with no message for a while, ask the group coordinator.
+      // Readiness needs evidence: with no message for a while, ask the group coordinator (for
+      // partition 0, which exists: with no assignment an empty query would not reach the broker).
       if (Clock::now() - last_broker_ok >= 1s) {
-        const bool ok = consumer.committed(500ms).ok();
+        const bool ok =
+            consumer.committed(500ms, {{settings_.topic, 0, RD_KAFKA_OFFSET_INVALID}}).ok();
         health_.broker_down.store(!ok);
         if (ok) last_broker_ok = Clock::now();
       }

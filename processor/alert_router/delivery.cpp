@@ -9,8 +9,11 @@ namespace patchstream::alert_router {
 
 SendStatus classify_http_status(unsigned status) noexcept {
   if (status >= 200 && status < 300) return SendStatus::accepted;
-  // Request Timeout and Too Many Requests say "later", not "never".
-  if (status >= 400 && status < 500 && status != 408 && status != 429) return SendStatus::refused;
+  // What Alertmanager answers about the alerts themselves: malformed (400), invalid (422), too
+  // large (413). Any other status (404 from a wrong route prefix, 401/403 from a proxy, 408, 429,
+  // 5xx) says nothing about the records: skipping them would drop every alert on a
+  // misconfiguration, so those are retried and show as "cannot deliver" instead.
+  if (status == 400 || status == 413 || status == 422) return SendStatus::refused;
   return SendStatus::unavailable;
 }
 

@@ -18,9 +18,9 @@
 namespace patchstream::alert_router {
 
 enum class SendStatus : std::uint8_t {
-  accepted,  // 2xx
-  refused,   // 4xx other than 408/429: this content is not acceptable, sending it again won't help
-  unavailable,  // no connection, timeout, 5xx, 408, 429, anything else: try again later
+  accepted,     // 2xx
+  refused,      // 400, 413, 422: this content is not acceptable, sending it again won't help
+  unavailable,  // no connection, timeout, any other status: try again later
 };
 
 struct SendOutcome {

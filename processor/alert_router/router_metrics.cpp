@@ -44,10 +44,11 @@ RouterMetrics::RouterMetrics(std::shared_ptr<prometheus::Registry> registry,
                   .Help("Backoff waits because an Alertmanager was unavailable")
                   .Register(*registry_)
                   .Add({});
-  refusals_ = &prometheus::BuildCounter()
-                   .Name("patchstream_alert_router_refusals_total")
-                   .Help("Requests an Alertmanager refused (4xx), by its URL and the status")
-                   .Register(*registry_);
+  refusals_ =
+      &prometheus::BuildCounter()
+           .Name("patchstream_alert_router_refusals_total")
+           .Help("Requests an Alertmanager refused (400, 413, 422), by its URL and the status")
+           .Register(*registry_);
   auto& requests = prometheus::BuildCounter()
                        .Name("patchstream_alert_router_requests_total")
                        .Help("POST /api/v2/alerts requests by Alertmanager and outcome")
@@ -108,7 +109,7 @@ void RouterMetrics::attempt(std::size_t index, const SendOutcome& outcome, doubl
   if (outcome.status != SendStatus::refused) return;
   std::lock_guard lock(refusal_mutex_);
   auto& child = refusal_children_[{index, outcome.http_status}];
-  // Refusals are 4xx: at most 100 statuses per Alertmanager, a bounded label set.
+  // Refusals are 400, 413 or 422: a bounded label set.
   if (child == nullptr)
     child = &refusals_->Add(
         {{"alertmanager", alertmanagers_[index]}, {"status", std::to_string(outcome.http_status)}});

@@ -153,6 +153,12 @@ TEST(ClassifyHttpStatus, RetriableOrNot) {
   EXPECT_EQ(classify_http_status(400), SendStatus::refused);
   EXPECT_EQ(classify_http_status(422), SendStatus::refused);
   EXPECT_EQ(classify_http_status(413), SendStatus::refused);
+  // Not about the records: a wrong URL or a proxy refusing us must not skip every alert.
+  EXPECT_EQ(classify_http_status(404), SendStatus::unavailable);
+  EXPECT_EQ(classify_http_status(401), SendStatus::unavailable);
+  EXPECT_EQ(classify_http_status(403), SendStatus::unavailable);
+  EXPECT_EQ(classify_http_status(405), SendStatus::unavailable);
+  EXPECT_EQ(classify_http_status(415), SendStatus::unavailable);
   EXPECT_EQ(classify_http_status(408), SendStatus::unavailable);
   EXPECT_EQ(classify_http_status(429), SendStatus::unavailable);
   EXPECT_EQ(classify_http_status(500), SendStatus::unavailable);
