@@ -8,6 +8,9 @@
 #include "alert_router/alertmanager_client.h"
 #include "alert_router/backoff.h"
 #include "alert_router/delivery.h"
+#include "alert_router/delivery_worker.h"
+
+#include <thread>
 
 namespace patchstream::alert_router {
 namespace {
@@ -298,6 +301,40 @@ TEST(DeliverBatch, EmptyAfterPreCheckSendsNothing) {
   EXPECT_EQ(report.delivered, 0u);
   EXPECT_EQ(report.skipped.size(), 2u);
   EXPECT_EQ(am.requests, 0);
+}
+
+// The handoff between the Kafka loop and the worker thread: submit, busy until the report is
+// taken, readiness while an Alertmanager is down, and a stop that ends the retries.
+TEST(DeliveryWorker, HandsBackReportsAndStopEndsRetries) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  RouterMetrics metrics(registry, {"up", "down"});
+  RouterHealth health;
+  std::FILE* sink = std::tmpfile();
+  Logger log(3, sink);
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<AlertSender>> senders;
+  senders.push_back(std::make_unique<FakeSender>("up"));
+  auto down = std::make_unique<FakeSender>("down", 1'000'000);
+  senders.push_back(std::move(down));
+  DeliveryWorker worker(std::move(senders), 1ms, 5ms, metrics, health, log, stop);
+
+  EXPECT_TRUE(worker.idle());
+  worker.submit(batch_of({alert(0), alert(1)}));
+  EXPECT_FALSE(worker.idle());
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!health.blocked.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(health.blocked.load());
+  EXPECT_FALSE(worker.take());  // still retrying "down"
+  stop.store(true);
+  std::optional<DeliveredBatch> done;
+  while (!(done = worker.take()) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(done);
+  EXPECT_FALSE(done->report.complete);  // its offsets must stay uncommitted
+  EXPECT_EQ(done->batch.size(), 2u);
+  EXPECT_TRUE(worker.idle());
+  std::fclose(sink);
 }
 
 TEST(AlertmanagerUrl, Parses) {
