@@ -1,6 +1,7 @@
 // patchstream: one binary, one subcommand per job; each command is built in processor/cli.
 #include <CLI/CLI.hpp>
 
+#include "cli/alert_router_command.h"
 #include "cli/apply_command.h"
 #include "cli/bucket_command.h"
 #include "cli/flags_command.h"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   patchstream::add_config_command(app);
   patchstream::add_produce_command(app);
   patchstream::add_mock_broker_command(app);
+  patchstream::add_alert_router_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

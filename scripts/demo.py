@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The main job on one command: a local Kafka, `patchstream run`, a steady load, the seed's rollout
 waves 10 → 25 → 50 → 100 %, a burst of failing batches that fires a critical alert and rolls the
-flag back to 0 %, recovery, and a summary. Ctrl-C stops everything cleanly.
+flag back to 0 %, recovery, and a summary. The alert topic reaches a real Alertmanager (Debian's
+prometheus-alertmanager) through `patchstream alert-router`; the live view and the summary show
+what Alertmanager itself lists. Ctrl-C stops everything cleanly.
 
 --embedded runs the same scenario on `patchstream mock-broker` (librdkafka's mock cluster) instead of
 the Java broker: a toy without delivery guarantees, for machines without Java."""
@@ -11,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +30,7 @@ FLAG = "batch-patches-v1"
 TOPICS = ["patch-batches:3", "patch-results:3", "patch-legacy:3", "patch-dead-letters:1",
           "patchstream-metrics:1", "patchstream-alerts:1", "patchstream-flags:1:compact",
           "patchstream-flag-audit:1"]
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
 EMBEDDED_LABEL = "embedded toy broker (librdkafka mock cluster): no delivery guarantees"
 EMBEDDED_DELIVERY = "processor at-least-once: the toy fakes transactions"
 
@@ -45,6 +49,8 @@ class Demo:
         self.started = time.time()
         self.last = None
         self.tty = sys.stdout.isatty()
+        self.alertmanager = None  # base URL once started
+        self.am_seen = {}  # alert → what Alertmanager said last ("firing", then "resolved")
 
     # -- infrastructure ------------------------------------------------------------------------
     def sh(self, *cmd, **kw):
@@ -120,7 +126,44 @@ auto_rollback = true
             if time.time() > deadline or self.processor.poll() is not None:
                 raise SystemExit(f"patchstream did not become ready; see {self.work}/patchstream.log")
             time.sleep(0.2)
+        self.start_alert_path()
         self.load = self.produce(rate=self.args.rate, invalid=0.02, prefix="b")
+
+    def start_alert_path(self):
+        """A real Alertmanager and `patchstream alert-router` between the alert topic and it."""
+        if not os.access(ALERTMANAGER, os.X_OK):
+            print("demo: prometheus-alertmanager is not installed: the alert topic goes nowhere")
+            return
+        am_port, self.router_port = free_port(), free_port()
+        am_config = self.work / "alertmanager.yml"
+        am_config.write_text('route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n')
+        am_log = open(self.work / "alertmanager.log", "w")
+        am = subprocess.Popen([ALERTMANAGER, f"--config.file={am_config}",
+                               f"--storage.path={self.work / 'alertmanager-data'}",
+                               f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
+                              stdout=am_log, stderr=am_log)
+        self.procs.append(am)
+        url = f"http://127.0.0.1:{am_port}"
+        router_config = self.work / "alert-router.toml"
+        router_config.write_text(f"""
+[kafka]
+"bootstrap.servers" = "{self.bootstrap}"
+[alert_router]
+alertmanagers = ["{url}"]
+listen = "127.0.0.1:{self.router_port}"
+""")
+        router_log = open(self.work / "alert-router.log", "w")
+        router = subprocess.Popen([BIN, "alert-router", "-c", router_config], stdout=router_log,
+                                  stderr=router_log)
+        self.procs.append(router)
+        deadline = time.time() + 30
+        while get(f"{url}/-/ready")[0] != 200 or get(f"http://127.0.0.1:{self.router_port}/readyz")[0] != 200:
+            if time.time() > deadline or am.poll() is not None or router.poll() is not None:
+                raise SystemExit(f"Alertmanager or the alert router did not start; see {self.work}")
+            time.sleep(0.2)
+        self.alertmanager = url
+        print(f"demo: Alertmanager at {url}, fed by patchstream alert-router (metrics on "
+              f"http://127.0.0.1:{self.router_port}/metrics)")
 
     def produce(self, rate, invalid, prefix, duration=0):
         p = subprocess.Popen([BIN, "produce", "--bootstrap", self.bootstrap, "--rate", str(rate),
@@ -232,6 +275,33 @@ auto_rollback = true
             state[r["key"]] = (status, f'{labels["alertname"]}/{labels["severity"]}/{labels["route"]}')
         return sorted(name for status, name in state.values() if status == "firing")
 
+    def alertmanager_alerts(self):
+        """What Alertmanager lists now ("name/severity/route" → firing); an alert it listed before and
+        lists no more was resolved (its resolved event reached it through the router)."""
+        if not self.alertmanager:
+            return []
+        status, body = get(f"{self.alertmanager}/api/v2/alerts")
+        if status != 200:
+            return sorted(a for a, state in self.am_seen.items() if state == "firing")
+        listed = set()
+        for a in json.loads(body):
+            labels = a["labels"]
+            listed.add(f'{labels.get("alertname")}/{labels.get("severity")}/{labels.get("route")}')
+        for name in listed:
+            self.am_seen[name] = "firing"
+        for name, state in self.am_seen.items():
+            if state == "firing" and name not in listed:
+                self.am_seen[name] = "resolved"
+        return sorted(listed)
+
+    def am_line(self):
+        if not self.alertmanager:
+            return "not running (prometheus-alertmanager not installed)"
+        listed = self.alertmanager_alerts()
+        resolved = sorted(a for a, state in self.am_seen.items() if state == "resolved")
+        return (f"lists {', '.join(listed) if listed else 'nothing'}"
+                + (f"; resolved: {', '.join(resolved)}" if resolved else ""))
+
     def render(self):
         s = self.sample()
         prev = self.last or s
@@ -259,7 +329,8 @@ auto_rollback = true
             f"  error rate   {err * 100:5.1f} % of pipeline batches rejected",
             f"  latency      p50 {fmt(p50)}   p95 {fmt(p95)}   p99 {fmt(p99)}  (pipeline, per batch)",
             f"  dead letters {int(s['dead'])}     lag {int(s['lag'])} records     rss {s['rss'] / 2**20:.0f} MiB",
-            f"  alerts       {', '.join(alerts) if alerts else 'none firing'}",
+            f"  alerts       {', '.join(alerts) if alerts else 'none firing'} (alert topic)",
+            f"  alertmanager {self.am_line()}",
         ]
         if self.tty:
             sys.stdout.write("\x1b[H\x1b[J" + "\n".join(lines) + "\n")
@@ -310,6 +381,13 @@ auto_rollback = true
         print("\nSummary")
         print(f"  broker: {self.broker_label}" + (f"\n  {EMBEDDED_DELIVERY}" if self.args.embedded else ""))
         print(f"  auto-rollback on the critical alert: {'yes' if rolled_back else 'NO'}")
+        if self.alertmanager:
+            self.alertmanager_alerts()
+            print("  Alertmanager (fed by patchstream alert-router) listed:")
+            for name, state in sorted(self.am_seen.items()):
+                print(f"    {name}: {state}")
+            if not self.am_seen:
+                print("    nothing")
         try:
             for rec in json.loads(body).get("history", json.loads(body))[-8:]:
                 before = (rec.get("before") or {}).get("percentage")
@@ -321,6 +399,22 @@ auto_rollback = true
         for t in ("patch-results", "patch-legacy", "patch-dead-letters", "patchstream-alerts", "patchstream-metrics"):
             print(f"  kcat -b {self.bootstrap} -t {t} -C -e -J -X isolation.level=read_committed")
         print(f"(the broker is stopped when this script exits; logs: {self.work})")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+    except OSError:
+        return 0, ""
 
 
 def main():

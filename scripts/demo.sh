@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on one command: set up, build, then run the live scenario on a local Kafka
-# (scripts/demo.py: rollout waves, a failing burst, auto-rollback, recovery). `--offline` instead
+# (scripts/demo.py: rollout waves, a failing burst, auto-rollback, recovery; the alerts reach a real
+# Alertmanager through `patchstream alert-router`). `--offline` instead
 # runs the pipeline over the shipped example stream without Kafka; `--embedded` runs the same scenario on
 # `patchstream mock-broker` (librdkafka's mock cluster: no Java, no delivery guarantees).
 set -euo pipefail

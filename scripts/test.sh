@@ -32,11 +32,12 @@ ninja -C build-fuzz -j"$jobs" pipeline_fuzz
 ctest --test-dir build-fuzz --output-on-failure -L fuzz
 
 echo "== ThreadSanitizer build: concurrency tests (flag snapshot swaps under readers, catalog"
-echo "   changes from many threads, the admin server's own thread). librdkafka's threads are not"
+echo "   changes from many threads, the admin server's own thread, the alert router's delivery"
+echo "   worker handoff). librdkafka's threads are not"
 echo "   TSan-clean, so Kafka tests stay out of this build (docs/RELIABILITY.md)."
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $werror -DPATCHSTREAM_SANITIZE=thread \
   -DPATCHSTREAM_BENCHMARKS=OFF >/dev/null
-ninja -C build-tsan -j"$jobs" flags_test admin_http_test admin_abuse_test
-ctest --test-dir build-tsan --output-on-failure -R '^(Registry|AdminHttp|AdminAbuse)[.]'
+ninja -C build-tsan -j"$jobs" flags_test admin_http_test admin_abuse_test alert_router_unit_test
+ctest --test-dir build-tsan --output-on-failure -R '^(Registry|AdminHttp|AdminAbuse|DeliveryWorker)[.]'
 
 echo "== all tests passed"

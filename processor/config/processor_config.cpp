@@ -2,6 +2,8 @@
 // overrides, prints `patchstream config` and lists the keys for the docs' check.
 #include "processor_config.h"
 
+#include "alert_router/alertmanager_client.h"
+
 #include <unistd.h>
 
 #include <toml++/toml.h>
@@ -76,6 +78,15 @@ void flatten(const toml::table& table, const std::string& prefix, Settings& out)
         prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     if (const auto* sub = node.as_table()) {
       flatten(*sub, key, out);
+    } else if (const auto* list = node.as_array(); list && key == "alert_router.alertmanagers") {
+      // A list of URLs, kept as the comma-separated form the environment override uses.
+      std::string joined;
+      for (auto&& item : *list) {
+        auto url = item.value<std::string>();
+        if (!url) throw ConfigError(key + ": expected an array of strings");
+        joined += (joined.empty() ? "" : ",") + *url;
+      }
+      out[key] = joined;
     } else if (node.is_array()) {
       if (key != "flags.declare")
         throw ConfigError(key + ": unknown key (arrays are not expected here)");
@@ -230,17 +241,45 @@ KeyDescriptor choice(std::string key, Get get, std::type_identity_t<Names<E>> na
           }};
 }
 
-KeyDescriptor host_port(std::string key, std::string doc) {
+template <typename GetHost, typename GetPort>
+KeyDescriptor host_port(std::string key, GetHost host, GetPort port, std::string doc) {
   return {std::move(key), "HOST:PORT", std::move(doc),
-          [](ProcessorConfig& c, const std::string& k, const std::string& v) {
+          [host, port](ProcessorConfig& c, const std::string& k, const std::string& v) {
             const auto colon = v.rfind(':');
             if (colon == std::string::npos || colon == 0)
               throw ConfigError(k + ": expected HOST:PORT, got '" + v + "'");
-            c.admin.address = v.substr(0, colon);
-            c.admin.port = parse_int<std::uint16_t>(k, v.substr(colon + 1), 0, 65535);
+            host(c) = v.substr(0, colon);
+            port(c) = parse_int<std::uint16_t>(k, v.substr(colon + 1), 0, 65535);
+          },
+          [host, port](const ProcessorConfig& c) -> Value {
+            return host(c) + ":" + std::to_string(port(c));
+          }};
+}
+
+// Comma-separated Alertmanager base URLs, each checked.
+KeyDescriptor alertmanager_urls(std::string key, std::string doc) {
+  return {std::move(key), "comma-separated http:// URLs", std::move(doc),
+          [](ProcessorConfig& c, const std::string& k, const std::string& v) {
+            auto& urls = c.alert_router.alertmanagers;
+            urls.clear();
+            std::string_view rest(v);
+            while (!rest.empty()) {
+              const auto comma = rest.find(',');
+              std::string url(rest.substr(0, comma));
+              rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+              url.erase(0, url.find_first_not_of(' '));
+              url.erase(url.find_last_not_of(' ') + 1);
+              if (url.empty()) continue;
+              if (!alert_router::parse_alertmanager_url(url))
+                throw ConfigError(k + ": expected http://HOST[:PORT][/PREFIX], got '" + url + "'");
+              urls.push_back(std::move(url));
+            }
           },
           [](const ProcessorConfig& c) -> Value {
-            return c.admin.address + ":" + std::to_string(c.admin.port);
+            std::string joined;
+            for (const auto& url : c.alert_router.alertmanagers)
+              joined += (joined.empty() ? "" : ",") + url;
+            return joined;
           }};
 }
 
@@ -308,7 +347,8 @@ std::vector<KeyDescriptor> make_descriptors() {
         "beyond this many, violations are counted but not itemized in the result");
 
   using A = admin::AdminServerConfig;
-  t.push_back(host_port("admin.listen", "the admin HTTP server (health, metrics, flags API)"));
+  t.push_back(host_port("admin.listen", field(&P::admin, &A::address), field(&P::admin, &A::port),
+                        "the admin HTTP server (health, metrics, flags API)"));
   t.push_back(integer("admin.body_limit", field(&P::admin, &A::body_limit), 1024, 64 << 20,
                       "larger request bodies get 413"));
   t.push_back(integer("admin.header_limit", field(&P::admin, &A::header_limit), 1024, 1 << 20,
@@ -373,6 +413,34 @@ std::vector<KeyDescriptor> make_descriptors() {
                    any,
                    "alerts link to this + \"#\" + alertname; empty: the runbooks this instance "
                    "serves at /runbooks"));
+
+  // [alert_router]: `patchstream alert-router` only.
+  using R = alert_router::AlertRouterConfig;
+  t.push_back(alertmanager_urls("alert_router.alertmanagers",
+                                "every batch of alert events is POSTed to each of them"));
+  t.push_back(text("alert_router.group_id", field(&P::alert_router, &R::group_id), non_empty,
+                   "the router's consumer group on topics.alerts"));
+  t.push_back(host_port("alert_router.listen", field(&P::alert_router, &R::listen_address),
+                        field(&P::alert_router, &R::listen_port),
+                        "the router's own /metrics, /healthz, /readyz"));
+  t.push_back(integer("alert_router.batch_max_events",
+                      field(&P::alert_router, &R::batch_max_events), 1, 10'000,
+                      "alert events per request at most"));
+  t.push_back(integer("alert_router.batch_max_bytes", field(&P::alert_router, &R::batch_max_bytes),
+                      1024, 64 << 20, "one request body at most; a larger event is skipped"));
+  t.push_back(milliseconds("alert_router.linger_ms", field(&P::alert_router, &R::linger), 0, 60'000,
+                           "how long a partial batch waits for more events"));
+  t.push_back(milliseconds("alert_router.request_timeout_ms",
+                           field(&P::alert_router, &R::request_timeout), 100, 600'000,
+                           "one POST to one Alertmanager"));
+  t.push_back(milliseconds("alert_router.backoff_initial_ms",
+                           field(&P::alert_router, &R::backoff_initial), 1, 600'000,
+                           "first retry delay while an Alertmanager is down (doubles)"));
+  t.push_back(milliseconds("alert_router.backoff_max_ms", field(&P::alert_router, &R::backoff_max),
+                           1, 3'600'000, "retry delay cap"));
+  t.push_back(milliseconds("alert_router.shutdown_timeout_ms",
+                           field(&P::alert_router, &R::shutdown_timeout), 100, 600'000,
+                           "SIGTERM: how long to finish the batch in flight"));
   return t;
 }
 
@@ -496,6 +564,9 @@ ProcessorConfig load_config(const std::filesystem::path& path,
       config.flags.declare.push_back(declared_flag(*t, i++));
     }
   }
+  if (config.alert_router.backoff_max < config.alert_router.backoff_initial)
+    throw ConfigError(
+        "alert_router.backoff_max_ms: must not be below alert_router.backoff_initial_ms");
   if (config.processing.max_output_bytes < 1024)
     throw ConfigError("processing.max_output_bytes: too small");
   // The producer must accept every record the router emits (it counts key, value and headers;

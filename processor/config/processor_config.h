@@ -13,6 +13,7 @@
 
 #include "admin/admin_auth.h"
 #include "admin/http_server.h"
+#include "alert_router/router_config.h"
 #include "alerting/alert_engine.h"
 #include "flags/flag_definition.h"
 #include "pipeline/batch.h"
@@ -69,6 +70,7 @@ struct ProcessorConfig {
   LogLevel log_level = LogLevel::info;
   std::chrono::milliseconds metrics_interval{10'000};
   alerting::AlertConfig alerts;  // instance and generator URL are filled from the above
+  alert_router::AlertRouterConfig alert_router;  // `patchstream alert-router` only
 
   bool operator==(const ProcessorConfig&) const = default;
 };

@@ -207,7 +207,8 @@ def scraped_names(text):
 
 def test_compose_file_parses_with_the_expected_services():
     services = compose()["services"]
-    for name in ("kafka", "kafka-init", "patchstream", "prometheus", "alertmanager", "grafana"):
+    for name in ("kafka", "kafka-init", "patchstream", "alert-router", "prometheus", "alertmanager",
+                 "grafana"):
         assert name in services, name
     kafka = services["kafka"]
     assert re.fullmatch(r"apache/kafka:3\.9\.\d+", kafka["image"])
@@ -328,6 +329,26 @@ def test_container_config_is_valid_for_patchstream():
     effective = tomllib.loads(shown.stdout)
     assert effective["flags"]["store"] == "kafka" and effective["admin"]["listen"] == "0.0.0.0:9000"
     assert "secret-token" not in shown.stdout
+
+
+def test_alert_router_service_reads_the_alert_topic_into_alertmanager():
+    services = compose()["services"]
+    router = services["alert-router"]
+    assert router["image"] == services["patchstream"]["image"]
+    assert router["command"] == ["alert-router", "-c", "/etc/patchstream/patchstream.toml"]
+    assert router["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+    assert "alertmanager" in router["depends_on"]
+    assert any(t == "/etc/patchstream/patchstream.toml" for _, t in bind_sources(router))
+    # Its own admin port: the image's HEALTHCHECK probes 9000, the router's is 9095.
+    assert "9095/healthz" in " ".join(router["healthcheck"]["test"])
+    assert router["ports"] == ["127.0.0.1:9095:9095"]
+    config = tomllib.loads((COMPOSE / "patchstream.toml").read_text())
+    assert config["alert_router"]["alertmanagers"] == ["http://alertmanager:9093"]
+    assert config["alert_router"]["listen"] == "0.0.0.0:9095"
+    prometheus = yaml.safe_load((COMPOSE / "prometheus" / "prometheus.yml").read_text())
+    targets = [t for job in prometheus["scrape_configs"] if job["job_name"] == "patchstream-alert-router"
+               for sc in job["static_configs"] for t in sc["targets"]]
+    assert targets == ["alert-router:9095"]
 
 
 # ---------------------------------------------------------------- Prometheus and Alertmanager

@@ -66,6 +66,13 @@ def test_short_scenario_rolls_back_and_recovers(tmp_path):
     assert "auto-rollback on the critical alert: yes" in text, text[-3000:]
     assert re.search(r"auto-rollback\s+50 → 0 %", text), text[-3000:]
     assert re.search(r"admin-api\s+50 → 100 %", text), text[-3000:]
+    if os.access("/usr/bin/prometheus-alertmanager", os.X_OK):
+        # The alert topic reached a real Alertmanager through `patchstream alert-router`: it
+        # listed the critical alert while it fired and dropped it once the resolved event came.
+        assert re.search(r"alertmanager lists [^|]*PatchstreamErrorRateHigh/critical/pipeline", text), \
+            text[-3000:]
+        assert "Alertmanager (fed by patchstream alert-router) listed:" in text, text[-3000:]
+        assert "PatchstreamErrorRateHigh/critical/pipeline: resolved" in text, text[-3000:]
     assert finish(text) == []
 
 

@@ -142,6 +142,7 @@ metrics = "met"
 alerts = "alr"
 flags = "flg"
 flag_audit = "aud"
+rollout_evidence = "evi"
 [processing]
 group_id = "g"
 delivery = "at-least-once"
@@ -189,6 +190,17 @@ latency_p95_ms_critical = 200
 latency_p99_ms_warning = 300
 latency_p99_ms_critical = 1e4
 runbook_base_url = "https://runbooks.example/patchstream"
+[alert_router]
+alertmanagers = ["http://am-0:9093", "http://am-1:9093/prefix"]
+group_id = "router-7"
+listen = "0.0.0.0:9196"
+batch_max_events = 10
+batch_max_bytes = 4096
+linger_ms = 5
+request_timeout_ms = 700
+backoff_initial_ms = 50
+backoff_max_ms = 400
+shutdown_timeout_ms = 900
 [[flags.declare]]
 name = "other-flag"
 enabled = true
@@ -218,6 +230,40 @@ std::map<std::string, std::string> printed_values(const ProcessorConfig& c) {
 
 ProcessorConfig round_trip(const ProcessorConfig& c) {
   return load_config(write_config(describe_config(c)), {});
+}
+
+TEST(Config, AlertRouterSection) {
+  const ProcessorConfig c = load_config(write_config(R"(
+[alert_router]
+alertmanagers = ["http://am-0:9093", "http://am-1:9093/prefix"]
+listen = "0.0.0.0:9196"
+batch_max_events = 10
+backoff_initial_ms = 50
+backoff_max_ms = 400
+)"),
+                                        {});
+  EXPECT_EQ(c.alert_router.alertmanagers,
+            (std::vector<std::string>{"http://am-0:9093", "http://am-1:9093/prefix"}));
+  EXPECT_EQ(c.alert_router.listen_address, "0.0.0.0");
+  EXPECT_EQ(c.alert_router.listen_port, 9196);
+  EXPECT_EQ(c.alert_router.batch_max_events, 10u);
+  EXPECT_EQ(c.alert_router.backoff_max, std::chrono::milliseconds(400));
+  EXPECT_EQ(c.alert_router.group_id, "patchstream-alert-router");
+  // The environment's comma-separated form replaces the file's list.
+  const ProcessorConfig e =
+      load_config(write_config("[alert_router]\nalertmanagers = [\"http://x:1\"]\n"),
+                  {{"PATCHSTREAM_ALERT_ROUTER_ALERTMANAGERS", "http://a:9093, http://b:9093"}});
+  EXPECT_EQ(e.alert_router.alertmanagers,
+            (std::vector<std::string>{"http://a:9093", "http://b:9093"}));
+  EXPECT_EQ(error_of("[alert_router]\nalertmanagers = [\"https://am:9093\"]\n"),
+            "alert_router.alertmanagers: expected http://HOST[:PORT][/PREFIX], got "
+            "'https://am:9093'");
+  EXPECT_EQ(error_of("[alert_router]\nalertmanagers = [1]\n"),
+            "alert_router.alertmanagers: expected an array of strings");
+  EXPECT_EQ(error_of("[alert_router]\nbackoff_initial_ms = 500\nbackoff_max_ms = 100\n"),
+            "alert_router.backoff_max_ms: must not be below alert_router.backoff_initial_ms");
+  EXPECT_EQ(error_of("[alert_router]\nbatch_max_events = 0\n"),
+            "alert_router.batch_max_events: expected an integer in 1..10000, got '0'");
 }
 
 TEST(Config, TheShippedExampleLoadsAndRoundTrips) {
