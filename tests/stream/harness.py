@@ -48,6 +48,7 @@ class Topics:
         self.alerts = f"{p}-alerts"
         self.flags = f"{p}-flags"
         self.flag_audit = f"{p}-flag-audit"
+        self.rollout_evidence = f"{p}-evidence"  # created by the processor's rollout controller
         self.group = f"{p}-group"
         extra = "".join(f":{c}" for c in config)
         specs = [f"{t}:{partitions}{extra}" for t in (self.input, self.results, self.legacy)]
@@ -130,6 +131,7 @@ metrics = "{topics.metrics}"
 alerts = "{topics.alerts}"
 flags = "{topics.flags}"
 flag_audit = "{topics.flag_audit}"
+rollout_evidence = "{topics.rollout_evidence}"
 [processing]
 group_id = "{topics.group}"
 commit_every_events = {commit_events}
