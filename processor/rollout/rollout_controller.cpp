@@ -55,7 +55,31 @@ ControlAnswer refused(const flags::ChangeOutcome& outcome) {
 
 struct RolloutController::Reader {
   kafka::Consumer consumer;
+  bool topic_ready = false;
+  std::chrono::steady_clock::time_point next_create_attempt;
 };
+
+// The evidence topic is created by the worker, not at startup: an instance whose broker is away
+// still starts (and serves its admin API); the topic is made once the broker answers.
+void RolloutController::ensure_evidence_topic() {
+  if (!reader_ || reader_->topic_ready) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < reader_->next_create_attempt) return;
+  reader_->next_create_attempt = now + std::chrono::seconds(10);
+  auto admin = kafka::Admin::create(settings_.kafka);
+  if (!admin.ok()) {
+    log_.warn("rollout evidence topic", {{"error", admin.error().to_string()}});
+    return;
+  }
+  kafka::TopicSpec spec = kafka::TopicSpec::compacted(settings_.evidence_topic);
+  spec.replication_factor = -1;  // the broker's default
+  if (auto s = admin.value().create_topics({&spec, 1}, std::chrono::seconds(5)); !s.ok()) {
+    log_.warn("rollout evidence topic not created yet; retrying",
+              {{"topic", settings_.evidence_topic}, {"error", s.error().to_string()}});
+    return;
+  }
+  reader_->topic_ready = true;
+}
 
 RolloutController::RolloutController(ControllerSettings settings, flags::FlagCatalog& catalog,
                                      Logger& log, ControllerProbe probe)
@@ -69,12 +93,6 @@ RolloutController::~RolloutController() {
 
 void RolloutController::start() {
   if (settings_.kafka.count("bootstrap.servers") > 0) {
-    auto admin = kafka::Admin::create(settings_.kafka);
-    if (!admin.ok()) throw std::runtime_error("rollout evidence: " + admin.error().to_string());
-    kafka::TopicSpec spec = kafka::TopicSpec::compacted(settings_.evidence_topic);
-    spec.replication_factor = -1;  // the broker's default
-    if (auto s = admin.value().create_topics({&spec, 1}, std::chrono::seconds(30)); !s.ok())
-      throw std::runtime_error("rollout evidence topic: " + s.error().to_string());
     kafka::ConsumerSettings consumer;
     consumer.config = settings_.kafka;
     consumer.config["auto.offset.reset"] = "earliest";
@@ -83,7 +101,7 @@ void RolloutController::start() {
     auto created = kafka::Consumer::create(std::move(consumer));
     if (!created.ok())
       throw std::runtime_error("rollout evidence reader: " + created.error().to_string());
-    reader_ = std::make_unique<Reader>(Reader{std::move(created.value())});
+    reader_ = std::make_unique<Reader>(Reader{std::move(created.value()), false, {}});
     if (auto s = reader_->consumer.subscribe({settings_.evidence_topic}); !s.ok())
       throw std::runtime_error("rollout evidence reader: " + s.error().to_string());
   }
@@ -93,6 +111,7 @@ void RolloutController::start() {
 void RolloutController::run() {
   auto next = std::chrono::steady_clock::now();
   while (!stop_.load()) {
+    ensure_evidence_topic();
     read_evidence();
     carry_out_rollbacks();
     if (std::chrono::steady_clock::now() >= next) {
@@ -274,6 +293,9 @@ ControlAnswer RolloutController::start_plan(std::string_view body, std::string_v
   std::lock_guard write_lock(write_mutex_);
   const auto flag = catalog_.get(plan.flag);
   if (!flag) return {404, error_body("unknown_flag", "no flag named '" + plan.flag + "'")};
+  if (!flag->enabled)
+    return {409, error_body("flag_disabled",
+                            "the flag's kill switch is off (enabled: false): enable it first")};
   std::optional<RolloutStatus> previous;
   if (!flag->rollout.empty()) previous = parse_status(flag->rollout);
   if (previous && (previous->state == PlanState::running || previous->state == PlanState::paused))

@@ -81,6 +81,7 @@ class RolloutController {
   };
 
   void run();
+  void ensure_evidence_topic();
   void read_evidence();
   void carry_out_rollbacks();
   void evaluate(const flags::FlagDefinition& flag, std::int64_t now_ms);

@@ -70,7 +70,8 @@ def run(command: str, port: int) -> subprocess.CompletedProcess:
     env = dict(os.environ, TOKEN=TOKEN, PATCHSTREAM_ADMIN_TOKEN=TOKEN,
                PATCHSTREAM_ADMIN_ADDR=f"http://127.0.0.1:{port}",
                PATH=f"{Path(BIN).parent}:{os.environ['PATH']}")
-    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=30)
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=30,
+                          cwd=ROOT)
 
 
 def get_flag(base: str, name: str) -> dict:
@@ -80,7 +81,7 @@ def get_flag(base: str, name: str) -> dict:
 
 def test_admin_api_examples_run_as_shown(admin):
     port, base = admin
-    (block,) = sh_blocks(ROOT / "docs/ADMIN-API.md", after="### Examples")
+    block = sh_blocks(ROOT / "docs/ADMIN-API.md", after="### Examples")[0]
     assert len(block) >= 9
     for command in block:
         done = run(command, port)
@@ -88,6 +89,18 @@ def test_admin_api_examples_run_as_shown(admin):
     flag = get_flag(base, "search-v2")
     assert (flag["percentage"], flag["revision"], flag["allow_users"]) == (0, 3, ["u-qa-1"])
     assert get_flag(base, "batch-patches-v1")["percentage"] == 0
+
+
+def test_admin_api_rollout_examples_run_as_shown(admin):
+    port, base = admin
+    (block,) = sh_blocks(ROOT / "docs/ADMIN-API.md", after="## Rollout plans")[:1]
+    assert len(block) == 3
+    for command in block:
+        done = run(command, port)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    with urllib.request.urlopen(f"{base}/admin/rollouts/batch-patches-v1", timeout=5) as r:
+        status = json.loads(r.read())
+    assert status["state"] == "aborted" and status["percentage"] == 0, status
 
 
 def test_operations_flag_commands_run_as_shown(admin):
