@@ -1,5 +1,5 @@
 #!/bin/sh
-# One-shot topic creation for the compose stack: the 8 patchstream topics, idempotent (--if-not-exists).
+# One-shot topic creation for the compose stack: the 9 patchstream topics, idempotent (--if-not-exists).
 # Runs in the apache/kafka image; BOOTSTRAP and PARTITIONS come from docker-compose.yml.
 set -eu
 bootstrap="${BOOTSTRAP:-kafka:9092}"
@@ -24,6 +24,8 @@ create patchstream-alerts 1
 # Flag store (docs/KAFKA-FLAG-STORE.md): current definitions compacted, audit trail kept forever.
 create patchstream-flags 1 --config cleanup.policy=compact
 create patchstream-flag-audit 1 --config cleanup.policy=delete --config retention.ms=-1
+# Rollout plans' evidence (docs/OPERATIONS.md): the latest record per flag/instance.
+create patchstream-rollout-evidence 1 --config cleanup.policy=compact
 
 "$topics" --bootstrap-server "$bootstrap" --describe --topic patchstream-flags
 "$topics" --bootstrap-server "$bootstrap" --list

@@ -298,11 +298,12 @@ def test_topic_creation_covers_every_configured_topic():
     topics = tomllib.loads((COMPOSE / "patchstream.toml").read_text())["topics"]
     example = tomllib.loads((REPO / "docs" / "patchstream.example.toml").read_text())["topics"]
     assert topics == example, "compose uses the documented topic names"
-    assert len(set(topics.values())) == 8
+    assert len(set(topics.values())) == 9
     script = (COMPOSE / "create-topics.sh").read_text()
     created = {m.group(1): m.group(0) for m in re.finditer(r"^create (\S+) .*$", script, re.M)}
     assert set(created) == set(topics.values())
     assert "cleanup.policy=compact" in created[topics["flags"]]
+    assert "cleanup.policy=compact" in created[topics["rollout_evidence"]]
     assert "retention.ms=-1" in created[topics["flag_audit"]]
     assert "kafka-topics.sh" in script and "--if-not-exists" in script
     init = compose()["services"]["kafka-init"]
