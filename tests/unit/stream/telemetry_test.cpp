@@ -96,7 +96,8 @@ class TelemetryTest : public ::testing::Test {
   // n batches of distinct users; `bad`: every patch overlaps (rejected by the pipeline).
   void feed(int n, bool bad) {
     for (int i = 0; i < n; ++i) {
-      const std::string user = "u" + std::to_string(next_user_++);
+      std::string user = "u";  // appended: GCC 12 -O3 reports a false -Wrestrict for "u" + string
+      user += std::to_string(next_user_++);
       const std::string patches =
           bad ? R"([{"op":"replace","line":1,"lines":["x"]},{"op":"delete","line":1}])"
               : R"([{"op":"replace","line":1,"lines":["x"]}])";
