@@ -28,6 +28,15 @@ std::string clip(std::string text) {
   return text;
 }
 
+// The flag's plan when it is running or paused (the states an abort or a new plan care about).
+std::optional<RolloutStatus> active_plan(const flags::FlagDefinition& flag) {
+  if (flag.rollout.empty()) return std::nullopt;
+  auto status = parse_status(flag.rollout);
+  if (!status || (status->state != PlanState::running && status->state != PlanState::paused))
+    return std::nullopt;
+  return status;
+}
+
 ControlAnswer refused(const flags::ChangeOutcome& outcome) {
   unsigned status = 500;
   switch (outcome.status) {
@@ -166,26 +175,16 @@ void RolloutController::carry_out_rollbacks() {
       request = rollbacks_.front();
     }
     const auto flag = catalog_.get(request.first);
-    bool done =
-        !flag || (flag->percentage == 0 && (flag->rollout.empty() || [&] {
-                    const auto s = parse_status(flag->rollout);
-                    return !s || s->state == PlanState::aborted || s->state == PlanState::completed;
-                  }()));
+    bool done = !flag || (flag->percentage == 0 && !active_plan(*flag));
     if (!done) {
       std::lock_guard write_lock(write_mutex_);
       const auto current = catalog_.get(request.first);
       flags::ChangeOutcome outcome;
-      if (current && !current->rollout.empty()) {
-        auto status = parse_status(current->rollout);
-        if (status && (status->state == PlanState::running || status->state == PlanState::paused)) {
-          RolloutStatus s = *status;
-          s.state = PlanState::aborted;
-          s.state_since_ms = now_ms();
-          s.reason = request.second;
-          outcome = write(*current, {s, 0, true}, "auto-rollback", request.second);
-        } else {
-          outcome = catalog_.rollback(request.first, clip(request.second), "auto-rollback");
-        }
+      if (auto plan = current ? active_plan(*current) : std::nullopt) {
+        plan->state = PlanState::aborted;
+        plan->state_since_ms = now_ms();
+        plan->reason = request.second;
+        outcome = write(*current, {*plan, 0, true}, "auto-rollback", request.second);
       } else {
         outcome = catalog_.rollback(request.first, clip(request.second), "auto-rollback");
       }
@@ -296,13 +295,13 @@ ControlAnswer RolloutController::start_plan(std::string_view body, std::string_v
   if (!flag->enabled)
     return {409, error_body("flag_disabled",
                             "the flag's kill switch is off (enabled: false): enable it first")};
-  std::optional<RolloutStatus> previous;
-  if (!flag->rollout.empty()) previous = parse_status(flag->rollout);
-  if (previous && (previous->state == PlanState::running || previous->state == PlanState::paused))
+  if (const auto active = active_plan(*flag))
     return {409, error_body("plan_active",
-                            "a plan is " + std::string(state_name(previous->state)) +
+                            "a plan is " + std::string(state_name(active->state)) +
                                 " for this flag: abort it first",
-                            {{"state", state_name(previous->state)}})};
+                            {{"state", state_name(active->state)}})};
+  // A finished plan stays in the history; the new one gets the next version.
+  const auto previous = flag->rollout.empty() ? std::nullopt : parse_status(flag->rollout);
   const auto outcome =
       write(*flag, rollout::start_plan(std::move(plan), previous, now_ms()), actor, "plan started");
   if (outcome.status != flags::ChangeStatus::applied) return refused(outcome);

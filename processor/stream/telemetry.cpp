@@ -118,7 +118,6 @@ void Telemetry::publish_evidence(const Emit& emit) {
 }
 
 void Telemetry::publish_lag(std::span<const PartitionLag> lag) {
-  std::uint64_t total = 0;
   for (const std::int32_t partition : lag_partitions_) {
     const bool still_assigned = std::any_of(
         lag.begin(), lag.end(), [&](const PartitionLag& p) { return p.partition == partition; });
@@ -128,9 +127,8 @@ void Telemetry::publish_lag(std::span<const PartitionLag> lag) {
   for (const PartitionLag& p : lag) {
     metrics_.set_lag(p.partition, static_cast<std::int64_t>(p.records));
     lag_partitions_.push_back(p.partition);
-    total += p.records;
   }
-  engine_.set_lag(total, consumed_ != consumed_at_last_tick_);
+  engine_.set_lag(total_lag(lag), consumed_ != consumed_at_last_tick_);
   consumed_at_last_tick_ = consumed_;
 }
 
